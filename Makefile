@@ -1,0 +1,46 @@
+# Two commands do all set-up on a machine with Python 3.11 and make:
+#   make book   builds the HTML book (executing every chapter)
+#   make test   unit and property tests, nbval over every chapter, strict book build
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test unit notebooks strict-book bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/python -c "import gmmlit, jupyter_book, nbval, hypothesis, sympy"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build .
+	@echo "The book is at $(abspath _build/html/index.html)"
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest book --nbval-lax --nbval-current-env -q -p no:cacheprovider
+
+strict-book: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build -W -n --keep-going .
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -q
+	$(MAKE) strict-book
+	@echo "All tests passed; the book is at $(abspath _build/html/index.html)"
+
+bench: $(STAMP)
+	$(BIN)/python -m gmmlit bench --quick
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

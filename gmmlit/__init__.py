@@ -1,0 +1,65 @@
+"""gmmlit: population KL, ravine geometry and Polyak-accelerated gradient methods for
+overparameterized isotropic Gaussian mixtures.
+
+A companion library to the book that re-derives and reproduces Wang, Fazel and
+Charisopoulos, "Local linear convergence of gradient methods for overparameterized
+Gaussian mixtures" (arXiv 2605.30936, 2026).
+"""
+
+from . import instances
+from .instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
+from .mixture import Mixture
+from .objective import Evaluation, PopulationKL, bregman_integrand
+from .geometry import (
+    best_assignment,
+    cluster_bias,
+    current_delta_pi,
+    distance,
+    intra_cluster_dispersion,
+    minimizer,
+    normal_projector,
+    project_to_ravine,
+    tangent_basis,
+    tangent_projector,
+    weight_mismatch,
+)
+from .quadrature import (
+    GaussHermiteRule,
+    IntegrationRule,
+    ProductRule,
+    SobolRule,
+    TrapezoidRule,
+    default_rule,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "instances",
+    "Instance",
+    "make_instance",
+    "triangle_instance",
+    "figure1_instance",
+    "misspecified_instance",
+    "Mixture",
+    "PopulationKL",
+    "Evaluation",
+    "bregman_integrand",
+    "IntegrationRule",
+    "TrapezoidRule",
+    "GaussHermiteRule",
+    "ProductRule",
+    "SobolRule",
+    "default_rule",
+    "minimizer",
+    "best_assignment",
+    "weight_mismatch",
+    "current_delta_pi",
+    "distance",
+    "cluster_bias",
+    "intra_cluster_dispersion",
+    "tangent_projector",
+    "normal_projector",
+    "tangent_basis",
+    "project_to_ravine",
+]
