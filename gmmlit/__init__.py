@@ -23,6 +23,7 @@ from .geometry import (
     tangent_projector,
     weight_mismatch,
 )
+from .steps import PolyakStep, em_step, gradient_em_step, polyak_step
 from .quadrature import (
     GaussHermiteRule,
     IntegrationRule,
@@ -62,4 +63,8 @@ __all__ = [
     "normal_projector",
     "tangent_basis",
     "project_to_ravine",
+    "polyak_step",
+    "PolyakStep",
+    "gradient_em_step",
+    "em_step",
 ]

@@ -1,0 +1,27 @@
+"""Shared test configuration: hypothesis profiles.
+
+Profiles say what they want explicitly (hypothesis loads its own CI defaults when ``CI``
+is set): no deadline, since evaluation time on a shared 2-core machine is noisy; with
+``CI`` set, derandomized so that a CI run is reproducible, and no example database.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev",
+    deadline=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
