@@ -1,0 +1,111 @@
+"""A chapter cell that raises must fail both nbval and the book build.
+
+The chapters are MyST markdown notebooks; nbval only knows ``.ipynb``, so
+``tests/nbval_myst.py`` hands them to nbval. These tests write a tiny chapter with a
+raising cell and check that both execution paths report the failure, and that the same
+chapter without the error passes (so the failure is the cell's, not the harness').
+"""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHAPTER = textwrap.dedent(
+    """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+
+    # A chapter
+
+    ```{{code-cell}} ipython3
+    x = 1 + 1
+    ```
+
+    ```{{code-cell}} ipython3
+    {body}
+    ```
+    """
+)
+
+
+def _write_chapter(folder, body):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conftest.py").write_text("from tests.nbval_myst import pytest_collect_file  # noqa: F401\n")
+    path = folder / "chapter.md"
+    path.write_text(CHAPTER.format(body=body))
+    return path
+
+
+def _run_nbval(path):
+    env = {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(path.parent)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+
+
+def test_nbval_fails_on_a_raising_cell(tmp_path):
+    path = _write_chapter(tmp_path / "bad", 'raise RuntimeError("this cell fails")')
+    res = _run_nbval(path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "this cell fails" in res.stdout
+    assert "1 failed" in res.stdout
+
+
+def test_nbval_passes_the_same_chapter_without_the_error(tmp_path):
+    path = _write_chapter(tmp_path / "good", "assert x == 2")
+    res = _run_nbval(path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2 passed" in res.stdout
+
+
+def test_is_myst_notebook_only_for_jupytext_chapters(tmp_path):
+    from tests.nbval_myst import is_myst_notebook
+
+    plain = tmp_path / "plain.md"
+    plain.write_text("# Bibliography\n")
+    chapter = _write_chapter(tmp_path / "c", "pass")
+    assert not is_myst_notebook(plain)
+    assert is_myst_notebook(chapter)
+    assert not is_myst_notebook(ROOT / "book" / "bibliography.md")
+    assert is_myst_notebook(ROOT / "book" / "setting.md")
+
+
+@pytest.mark.skipif(shutil.which("jupyter-book") is None and not (ROOT / ".venv/bin/jupyter-book").exists(),
+                    reason="jupyter-book is not installed")
+def test_book_build_fails_on_a_raising_cell(tmp_path):
+    """The book's own execute settings (raise_on_error) make the build fail."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["raise_on_error"] is True
+    mini = {
+        "title": "raising",
+        "execute": config["execute"],
+        "only_build_toc_files": True,
+        "exclude_patterns": ["_build", ".*", "conftest.py"],
+    }
+    book = tmp_path / "book"
+    _write_chapter(book, 'raise RuntimeError("this cell fails")')
+    (book / "_config.yml").write_text(yaml.safe_dump(mini))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: chapter\n")
+    exe = shutil.which("jupyter-book") or str(ROOT / ".venv/bin/jupyter-book")
+    res = subprocess.run([exe, "build", str(book)], capture_output=True, text=True, timeout=600)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "this cell fails" in out or "CellExecutionError" in out
