@@ -72,7 +72,7 @@ def make_instance(teacher, weights, assignment=None, name="instance"):
     """Wrap a teacher and student weights.
 
     With ``assignment=None`` the grouping with the smallest ``Delta_pi`` is searched
-    (:func:`gmmlit.best_assignment`); otherwise the given grouping is used, which is the
+    (:func:`gmmlit.geometry.best_assignment`); otherwise the given grouping is used, which is the
     one that matters locally: students near their cluster cannot change cluster.
     """
     if not isinstance(teacher, Mixture):

@@ -2,7 +2,7 @@
 
 Each step takes the objective and the current means (and, to avoid a second pass over
 the nodes, optionally the :class:`~gmmlit.objective.Evaluation` already computed there)
-and returns new means. The drivers in :mod:`gmmlit.methods` compose them.
+and returns new means. The drivers in ``gmmlit.methods`` compose them.
 """
 
 from __future__ import annotations
