@@ -1,0 +1,111 @@
+"""The ``gmmlit`` command line: ``reproduce``, ``bench``, ``check``.
+
+Exit codes: 0 success, 1 a check failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1, got {value}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {value}")
+    return value
+
+
+def build_parser():
+    """The argument parser (exposed for tests and documentation)."""
+    from .reproduce import FIGURES
+
+    parser = argparse.ArgumentParser(
+        prog="gmmlit",
+        description="Reproduce, benchmark and check the results of the gmmlit book.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{reproduce,bench,check}")
+    sub.required = True
+
+    rep = sub.add_parser("reproduce", help="compute a figure of the paper and save it with its data",
+                         description="Compute a figure (PNG and PDF) and its data (NPZ) under --out. "
+                                     + " ".join(f"{k}: {v}." for k, v in FIGURES.items()))
+    rep.add_argument("figure", choices=[*FIGURES, "all"], help="which figure, or 'all'")
+    rep.add_argument("--out", default="out", help="output folder (default: ./out)")
+    rep.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    rep.add_argument("--full", action="store_true", help="the paper's sizes instead of the book's reduced ones")
+    rep.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers for sweeps (joblib; -1: all cores)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("bench", help="run the performance benchmarks and print their tables",
+                           description="Benchmarks of the methods (evaluations and time to tolerance) and of the "
+                                       "evaluation kernel (time per evaluation against its floor).")
+    bench.add_argument("which", nargs="?", choices=["methods", "kernel", "all"], default="all")
+    bench.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
+    bench.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (joblib)")
+    bench.add_argument("--out", default=None, help="also write the tables as CSV into this folder")
+
+    check = sub.add_parser("check", help="run the claims ledger and print a table of claims and results",
+                           description="Run every machine check of the book's claims; exit 1 if one fails.")
+    check.add_argument("--only", default=None, help="only claims whose id starts with this prefix")
+    return parser
+
+
+def _cmd_reproduce(args):
+    from .reproduce import FIGURES, reproduce
+
+    names = list(FIGURES) if args.figure == "all" else [args.figure]
+    for name in names:
+        paths = reproduce(name, args.out, seed=args.seed, full=args.full, jobs=args.jobs,
+                          progress=not args.no_progress)
+        for p in paths:
+            print(p)
+    return 0
+
+
+def _cmd_bench(args):
+    from . import benchmarks
+
+    return benchmarks.main(which=args.which, quick=args.quick, jobs=args.jobs, out=args.out)
+
+
+def _cmd_check(args):
+    from . import claims
+
+    results = claims.run_all(prefix=args.only)
+    print(claims.format_table(results))
+    failed = [r for r in results if not r.passed]
+    if failed:
+        print(f"{len(failed)} of {len(results)} checks failed", file=sys.stderr)
+        return 1
+    print(f"all {len(results)} checks passed")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``gmmlit`` console script and ``python -m gmmlit``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"reproduce": _cmd_reproduce, "bench": _cmd_bench, "check": _cmd_check}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, TypeError) as err:
+        print(f"gmmlit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
