@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit notebooks strict-book bench clean venv
+.PHONY: book test unit notebooks strict-book browser bench clean venv
 
 venv: $(STAMP)
 
@@ -37,7 +37,11 @@ strict-book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -q
 	$(MAKE) strict-book
+	$(BIN)/python -m pytest tests/browser -q
 	@echo "All tests passed; the book is at $(abspath _build/html/index.html)"
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -q
 
 bench: $(STAMP)
 	$(BIN)/python -m gmmlit bench --quick
