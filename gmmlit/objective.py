@@ -179,10 +179,15 @@ class PopulationKL:
 
     # ------------------------------------------------------------------ kernel
     def _exponents(self, log_w, delta, lo, hi):
-        """``log w_i - |z - delta_i|^2 / 2`` for nodes ``lo:hi``; shape ``(C, k)``."""
-        z = self._z[lo:hi]
-        sq = self._zz[lo:hi, None] - 2.0 * (z @ delta.T) + np.einsum("kd,kd->k", delta, delta)[None, :]
-        return log_w[None, :] - 0.5 * np.maximum(sq, 0.0)
+        """``log w_i - |z - delta_i|^2 / 2`` for nodes ``lo:hi``; shape ``(C, k)``.
+
+        Formed in place as ``z.delta_i + (log w_i - |delta_i|^2/2) - |z|^2/2``: one matrix
+        product and two passes over the ``C x k`` array.
+        """
+        e = self._z[lo:hi] @ delta.T
+        e += log_w - 0.5 * np.einsum("kd,kd->k", delta, delta)
+        e -= 0.5 * self._zz[lo:hi, None]
+        return e
 
     def _log_mixture(self, weights, delta, lo, hi):
         return logsumexp_rows(self._exponents(np.log(weights), delta, lo, hi))
@@ -206,8 +211,12 @@ class PopulationKL:
             pj = t.weights[j]
             for lo, hi in self._chunks():
                 e = self._exponents(log_pi, delta, lo, hi)
-                lse = logsumexp_rows(e)
-                s = lse - self._lse_star[j][lo:hi]
+                # one exp over the chunk serves both log p_theta and the responsibilities
+                top = np.max(e, axis=1)
+                np.subtract(e, top[:, None], out=e)
+                np.exp(e, out=e)
+                total = np.sum(e, axis=1)
+                s = top + np.log(total) - self._lse_star[j][lo:hi]
                 w = pj * self._w[lo:hi]
                 if bregman:
                     loss += float(w @ bregman_integrand(s))
@@ -215,14 +224,14 @@ class PopulationKL:
                     loss -= float(w @ s)
                 if not (want_grad or want_em):
                     continue
-                psi = np.exp(e - lse[:, None])
                 z = self._z[lo:hi]
                 if want_grad:
+                    # c_x psi_xi with psi = e / total, in one pass
                     c = w * np.expm1(s) if bregman else -w
-                    cp = psi * c[:, None]
+                    cp = e * (c / total)[:, None]
                     grad += cp.T @ z - delta * cp.sum(axis=0)[:, None]
                 if want_em:
-                    wp = psi * w[:, None]
+                    wp = e * (w / total)[:, None]
                     mj = wp.sum(axis=0)
                     mass += mj
                     moment += wp.T @ z + mj[:, None] * t.means[j][None, :]
