@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 
 from .mixture import Mixture
-from .validation import check_means, check_weights
+from .validation import check_means, check_positive_float, check_weights
 
 #: Two weight sums closer than this are treated as equal when grouping weights.
 GROUPING_TOL = 1e-9
@@ -264,7 +264,7 @@ def tangent_basis(weights, assignment, dim):
     return vecs[:, vals > 0.5]
 
 
-def project_to_ravine(objective, means, means_star, assignment, *, tol=1e-14, max_iter=50):
+def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max_iter=50):
     """The ravine point with the same tangent part as ``means``.
 
     Minimises ``L(theta* + v + u)`` over normal vectors ``u`` for the fixed tangent
@@ -273,26 +273,38 @@ def project_to_ravine(objective, means, means_star, assignment, *, tol=1e-14, ma
     Hessian of the discretised objective, which converges quadratically because ``L``
     grows quadratically across the ravine.
 
+    Parameters
+    ----------
+    tol : float or None
+        Stop once the normal part of the gradient is at most ``tol``. ``None`` stops
+        once it is at most ``1e-13`` times the whole gradient, or when a Newton step no
+        longer halves it (rounding level reached).
+    max_iter : int
+        Cap on Newton steps.
+
     Returns
     -------
     ndarray (n, d): the ravine point.
     """
     means = objective.check_means(means)
     star = objective.check_means(means_star, "means_star")
+    if tol is not None:
+        tol = check_positive_float(tol, "tol", allow_zero=True)
     n, d = means.shape
     basis = normal_basis(objective.weights, assignment, d)
     x = means.ravel() - star.ravel()
     v = x - basis @ (basis.T @ x)
     c = basis.T @ x
+    previous = np.inf
     for _ in range(max_iter):
         theta = (star.ravel() + v + basis @ c).reshape(n, d)
         g = objective.grad(theta).ravel()
         gn = basis.T @ g
-        if np.linalg.norm(gn) <= tol:
+        size = np.linalg.norm(gn)
+        target = tol if tol is not None else 1e-13 * np.linalg.norm(g)
+        if size <= target or (tol is None and size > 0.5 * previous):
             break
+        previous = size
         hn = basis.T @ objective.hessian(theta) @ basis
-        step = np.linalg.solve(hn, gn)
-        c = c - step
-        if np.linalg.norm(step) <= tol * max(1.0, np.linalg.norm(c)):
-            break
+        c = c - np.linalg.solve(hn, gn)
     return (star.ravel() + v + basis @ c).reshape(n, d)
