@@ -23,6 +23,10 @@ from .geometry import (
     tangent_projector,
     weight_mismatch,
 )
+from .global_phase import GlobalPhaseResult, global_phase
+from .methods import em, gradient_em, ravine_method
+from .peers import bfgs, lbfgs, nesterov
+from .results import OptimizationResult, StopReason
 from .steps import PolyakStep, em_step, gradient_em_step, polyak_step
 from .quadrature import (
     GaussHermiteRule,
@@ -67,4 +71,14 @@ __all__ = [
     "PolyakStep",
     "gradient_em_step",
     "em_step",
+    "gradient_em",
+    "em",
+    "ravine_method",
+    "nesterov",
+    "lbfgs",
+    "bfgs",
+    "global_phase",
+    "GlobalPhaseResult",
+    "OptimizationResult",
+    "StopReason",
 ]

@@ -85,13 +85,23 @@ def _cmd_bench(args):
 def _cmd_check(args):
     from . import claims
 
-    results = claims.run_all(prefix=args.only)
-    print(claims.format_table(results))
-    failed = [r for r in results if not r.passed]
+    chosen = None
+    if args.only:
+        claims.discover()
+        chosen = [c for c in claims.registered_claims() if c.id.startswith(args.only)]
+        if not chosen:
+            raise ValueError(f"no claim id starts with {args.only!r}")
+    rows = claims.run_ledger(chosen)
+    width = max(len(r.claim_id) for r in rows)
+    print(f"{'claim':<{width}}  {'kind':<14} {'status':<6} measured")
+    for r in rows:
+        status = "ok" if r.result.passed else "FAIL"
+        print(f"{r.claim_id:<{width}}  {r.kind:<14} {status:<6} {r.result.measured}")
+    failed = [r for r in rows if not r.result.passed]
     if failed:
-        print(f"{len(failed)} of {len(results)} checks failed", file=sys.stderr)
+        print(f"{len(failed)} of {len(rows)} checks failed", file=sys.stderr)
         return 1
-    print(f"all {len(results)} checks passed")
+    print(f"all {len(rows)} checks passed")
     return 0
 
 

@@ -19,9 +19,14 @@ After Davis, Drusvyatskiy and Jiang's GDPolyak {cite}`davis2025gradient`, it rep
 
 The Polyak step needs the evaluation at its base point, which is the evaluation made
 after the last short step (free), and one at the trial point, which is also the first
-evaluation of the next block. A block therefore costs ``K + 1`` evaluations. With the
-safeguard on, a trial whose loss exceeds the base loss is rejected (recorded as a
-non-accepted Polyak trial) and the method continues from the base point.
+evaluation of the next block. A block therefore costs ``K + 1`` evaluations. ``K`` is
+fixed (as in GDPolyak) or adaptive: short steps until the gradient norm stops shrinking.
+A safeguard may reject a Polyak step that raises the loss (judged at the trial point,
+or at the end of the next short phase); a rejected trial is recorded as a non-accepted
+Polyak trial and the method continues from the base point of the step.
+
+The defaults (:data:`RAVINE_DEFAULTS`) are the configuration found best by the tuning
+study in :mod:`gmmlit.studies`.
 """
 
 from __future__ import annotations
@@ -37,18 +42,27 @@ from .validation import check_finite_float, check_positive_float, check_positive
 #: Kinds of short step accepted by :func:`ravine_method`.
 SHORT_STEP_KINDS = ("gem", "em")
 
-#: The recommended configuration of :func:`ravine_method` (see the tuning study in
-#: :mod:`gmmlit.studies`): EM short steps, ``K = 2`` of them, Euclidean Polyak steps of
-#: full length, safeguard on.
+#: Safeguards accepted by :func:`ravine_method` (``False``/``True`` mean "off"/"trial").
+SAFEGUARDS = ("off", "trial", "lookahead")
+
+#: The recommended configuration of :func:`ravine_method`, from the tuning study of
+#: :mod:`gmmlit.studies`: EM short steps until the gradient norm stops halving (the
+#: number needed grows slowly as the iterate approaches theta*: a fixed K eventually
+#: leaves a normal residual that spoils the Polyak direction); Polyak steps in the EM
+#: metric ``D = diag(1 / E[psi_i])`` with multiplier 4, the degree of the quartic growth
+#: along the ravine (on a radial quartic the step lands at the minimiser; in the EM
+#: metric the quartic of a well separated cluster with collinear displacements is
+#: radial); the look-ahead safeguard, which costs nothing when steps are accepted and
+#: stops ``f_star = 0`` runs at a misspecification floor instead of letting them diverge.
 RAVINE_DEFAULTS = dict(
     short="em",
     step=1.0,
-    short_steps=2,
+    short_steps="adaptive",
     max_short_steps=20,
     adaptive_ratio=0.5,
-    metric="euclidean",
-    multiplier=1.0,
-    safeguard=True,
+    metric="em",
+    multiplier=4.0,
+    safeguard="lookahead",
     max_rejections=5,
     f_star=0.0,
 )
@@ -68,11 +82,11 @@ def check_choice(value, choices, name):
     return value
 
 
-def check_flag(value, name):
-    """``value`` must be a bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
-    return bool(value)
+def check_safeguard(value):
+    """``safeguard`` is one of :data:`SAFEGUARDS`; ``False`` means ``"off"``, ``True`` ``"trial"``."""
+    if isinstance(value, (bool, np.bool_)):
+        return "trial" if value else "off"
+    return check_choice(value, SAFEGUARDS, "safeguard")
 
 
 def check_short_steps(value):
@@ -96,16 +110,21 @@ def short_step(means, evaluation, kind="gem", step=1.0):
     if kind == "gem":
         return gradient_em_step(means, evaluation, step)
     if kind == "em":
-        return em_step(evaluation)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a vanished mass gives inf: caught by the driver
+            return em_step(evaluation)
     raise ValueError(f"short step kind must be one of {SHORT_STEP_KINDS}, got {kind!r}")
 
 
-def accept_polyak(base_loss, trial_loss, safeguard=True):
-    """Whether a Polyak trial becomes the new iterate: always without the safeguard;
-    with it, only when the trial loss is finite and does not exceed the base loss."""
-    if not safeguard:
+def accept_polyak(base_loss, judged_loss, safeguard="trial"):
+    """Whether a Polyak trial becomes the new iterate.
+
+    With ``safeguard="off"`` always; otherwise only when ``judged_loss`` (the loss at the
+    trial point for ``"trial"``, at the end of the short phase after it for
+    ``"lookahead"``) is finite and does not exceed the loss at the base point.
+    """
+    if check_safeguard(safeguard) == "off":
         return True
-    return bool(np.isfinite(trial_loss) and trial_loss <= base_loss)
+    return bool(np.isfinite(judged_loss) and judged_loss <= base_loss)
 
 
 def short_phase_done(block_grad_norms, short_steps, max_short_steps=20, adaptive_ratio=0.5):
@@ -138,6 +157,8 @@ def _iterate(rec, means, ev, update):
             rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
             break
         ev_new = rec.evaluate(new)
+        if rec.stop_reason == StopReason.NON_FINITE:
+            break  # keep the last point with a finite loss
         means, ev = new, ev_new
     return means, ev
 
@@ -182,7 +203,7 @@ def em(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_mea
     rec = Recorder(objective, method="em", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means)
     ev = rec.evaluate(x)
-    x, ev = _iterate(rec, x, ev, lambda m, e: em_step(e))
+    x, ev = _iterate(rec, x, ev, lambda m, e: short_step(m, e, "em"))
     return rec.finish(x, ev.loss)
 
 
@@ -237,8 +258,17 @@ def ravine_method(
         Polyak metric: ``D = I`` or ``D = diag(1 / E[psi_i])``.
     multiplier : float > 0
         The Polyak step length is multiplied by it (``1``: the plain Polyak step).
-    safeguard : bool
-        Reject a Polyak trial whose loss exceeds the loss at its base point.
+    safeguard : {"off", "trial", "lookahead"} or bool
+        Whether and how a Polyak step that raises the loss is rejected (the method then
+        continues from the base point of the step). ``"trial"`` (or ``True``) compares
+        the loss at the trial point with the loss at the base point; ``"lookahead"``
+        compares the loss at the end of the short phase that follows the trial (the next
+        base point, back near the ravine) with the loss at the previous base point, and
+        on rejection returns to that previous base point (the short phase after a
+        rejected trial is then wasted; an accepted one costs nothing extra). ``"off"``
+        (or ``False``) accepts every trial. Off the ravine the loss is dominated by the
+        normal displacement, so ``"trial"`` rejects most useful Polyak steps (see the
+        tuning study).
     max_rejections : int >= 1
         Stop (``StopReason.REJECTED_STEPS``) after this many consecutive rejected trials.
     f_star : float
@@ -249,9 +279,8 @@ def ravine_method(
     Returns
     -------
     OptimizationResult
-        ``polyak_evals``/``polyak_base``/``polyak_accepted`` locate every Polyak trial.
-        A Polyak step with zero gradient at its base point is not taken (the run then
-        stops with ``ZERO_GRADIENT`` at the next check).
+        ``polyak_evals``/``polyak_base``/``polyak_accepted`` locate every Polyak trial;
+        a trial cut short by the budget before it could be judged counts as rejected.
     """
     x = check_start(objective, means0)
     short = check_choice(short, SHORT_STEP_KINDS, "short")
@@ -261,7 +290,7 @@ def ravine_method(
     adaptive_ratio = check_positive_float(adaptive_ratio, "adaptive_ratio", maximum=1.0)
     metric = check_choice(metric, POLYAK_METRICS, "metric")
     multiplier = check_positive_float(multiplier, "multiplier")
-    safeguard = check_flag(safeguard, "safeguard")
+    safeguard = check_safeguard(safeguard)
     max_rejections = check_positive_int(max_rejections, "max_rejections")
     f_star = check_finite_float(f_star, "f_star")
     options = dict(short=short, step=step, short_steps=short_steps, max_short_steps=max_short_steps,
@@ -269,20 +298,49 @@ def ravine_method(
                    safeguard=safeguard, max_rejections=max_rejections, f_star=f_star)
     rec = Recorder(objective, method="ravine_method", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
+
+    def take_short_step(means, ev):
+        new = short_step(means, ev, short, step)
+        if not np.all(np.isfinite(new)):
+            rec.stop(StopReason.NON_FINITE, "a short step produced non-finite means")
+            return None, None
+        ev_new = rec.evaluate(new)
+        if rec.stop_reason == StopReason.NON_FINITE:
+            return None, None  # keep the last point with a finite loss
+        return new, ev_new
+
     ev = rec.evaluate(x)
     base_index = rec.last_index
+    norms = [rec.grad_norms[base_index]]  # gradient norms of the current block
     rejections = 0
-    while not rec.stopped:
-        # short phase
-        norms = [rec.grad_norms[base_index]]
+    pending = None  # lookahead: (trial index, base index, step size, previous base point)
+
+    def reject(reason_count):
+        if reason_count >= max_rejections:
+            rec.stop(StopReason.REJECTED_STEPS, f"{reason_count} consecutive Polyak steps raised the loss")
+
+    while True:
+        # short phase: back to the ravine
         while not rec.stopped and not short_phase_done(norms, short_steps, max_short_steps, adaptive_ratio):
-            new = short_step(x, ev, short, step)
-            if not np.all(np.isfinite(new)):
-                rec.stop(StopReason.NON_FINITE, "a short step produced non-finite means")
+            new, ev_new = take_short_step(x, ev)
+            if new is None:
                 break
-            ev = rec.evaluate(new)
-            x, base_index = new, rec.last_index
+            x, ev, base_index = new, ev_new, rec.last_index
             norms.append(rec.grad_norms[-1])
+        if pending is not None:
+            # look-ahead safeguard: judge the last Polyak step once back near the ravine
+            trial_index, trial_base, trial_size, (x_prev, ev_prev, index_prev) = pending
+            pending = None
+            accepted = rec.stop_reason == StopReason.TOLERANCE or accept_polyak(ev_prev.loss, ev.loss, safeguard)
+            rec.mark_polyak(trial_index, trial_base, accepted, trial_size)
+            if accepted:
+                rejections = 0
+            else:
+                rejections += 1
+                x, ev, base_index = x_prev, ev_prev, index_prev
+                norms = [rec.grad_norms[base_index]]
+                reject(rejections)
+                continue  # a new short phase from the previous base point
         if rec.stopped:
             break
         # long Polyak step from the last evaluated point
@@ -294,13 +352,26 @@ def ravine_method(
             rec.stop(StopReason.NON_FINITE, "a Polyak step produced non-finite means")
             break
         ev_trial = rec.evaluate(trial.means)
-        accepted = accept_polyak(ev.loss, ev_trial.loss, safeguard)
-        rec.mark_polyak(rec.last_index, base_index, accepted, trial.step_size)
+        trial_index = rec.last_index
+        if rec.stop_reason == StopReason.TOLERANCE:
+            rec.mark_polyak(trial_index, base_index, True, trial.step_size)
+            x, ev = trial.means, ev_trial
+            break
+        if rec.stopped:  # budget spent or non-finite before the trial could be judged
+            rec.mark_polyak(trial_index, base_index, False, trial.step_size)
+            break
+        if safeguard == "lookahead":
+            pending = (trial_index, base_index, trial.step_size, (x, ev, base_index))
+            accepted = True  # provisionally: judged after the next short phase
+        else:
+            accepted = accept_polyak(ev.loss, ev_trial.loss, safeguard)
+            rec.mark_polyak(trial_index, base_index, accepted, trial.step_size)
         if accepted:
-            x, ev, base_index = trial.means, ev_trial, rec.last_index
-            rejections = 0
+            if safeguard != "lookahead":
+                rejections = 0
+            x, ev, base_index = trial.means, ev_trial, trial_index
         else:
             rejections += 1
-            if rejections >= max_rejections:
-                rec.stop(StopReason.REJECTED_STEPS, f"{rejections} consecutive Polyak trials raised the loss")
+            reject(rejections)
+        norms = [rec.grad_norms[base_index]]
     return rec.finish(x, ev.loss)

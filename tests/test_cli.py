@@ -1,0 +1,68 @@
+"""The command line: help, exit codes, check, reproduce."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gmmlit import claims, cli
+from gmmlit.claims import CheckResult, LedgerRow
+from gmmlit.reproduce import FIGURES, figure_functions
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "gmmlit", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["reproduce", "--help"], ["bench", "--help"], ["check", "--help"]])
+def test_help_exits_zero(args):
+    res = run(*args)
+    assert res.returncode == 0
+    assert "usage: gmmlit" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ([], "required"),
+        (["reproduce", "fig9"], "invalid choice"),
+        (["reproduce", "fig1", "--jobs", "0"], "positive integer"),
+        (["reproduce", "fig1", "--seed", "-3"], "non-negative"),
+        (["bench", "everything"], "invalid choice"),
+        (["check", "--only", "no-such-claim"], "no claim id starts with"),
+    ],
+)
+def test_bad_usage_exits_two(args, words):
+    res = run(*args)
+    assert res.returncode == 2
+    assert words in res.stderr
+
+
+def test_check_passes_on_a_subset(capsys):
+    assert cli.main(["check", "--only", "setting."]) == 0
+    out = capsys.readouterr().out
+    assert "setting.invariances" in out and "checks passed" in out
+
+
+def test_check_exits_one_when_a_check_fails(monkeypatch, capsys):
+    bad = LedgerRow("x.fails", "s", "book/setting", "numerical", "-", CheckResult(False, "1.0", "planted"), 0.0)
+    monkeypatch.setattr(claims, "run_ledger", lambda chosen=None: [bad])
+    assert cli.main(["check"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_every_figure_has_its_two_functions():
+    for name in FIGURES:
+        compute, plot = figure_functions(name)
+        assert callable(compute) and callable(plot)
+
+
+def test_reproduce_writes_png_pdf_and_npz(tmp_path):
+    res = run("reproduce", "fig2", "--out", str(tmp_path), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    for ext in ("png", "pdf", "npz"):
+        path = tmp_path / f"fig2.{ext}"
+        assert path.exists() and path.stat().st_size > 1000
+    data = np.load(tmp_path / "fig2.npz")
+    assert len(data.files) > 0

@@ -1,0 +1,95 @@
+"""Fast tests of the helpers of the methods benchmark (no optimisation runs)."""
+
+import numpy as np
+import pytest
+
+from gmmlit.method_benchmarks import (
+    TOLERANCES,
+    first_crossing,
+    gap_threshold,
+    headline,
+    read_methods_csv,
+    result_row,
+    write_methods_csv,
+)
+
+
+def test_first_crossing_is_first_index_plus_one():
+    losses = [1.0, 1e-3, 1e-7, 1e-5, 1e-9]
+    assert first_crossing(losses, 1e-6) == 3  # the third evaluation is the first below 1e-6
+    assert first_crossing(losses, 1e-9) == 5  # equality counts as reached
+    assert first_crossing(losses, 1e-10) is None
+    assert first_crossing(losses, 2.0) == 1
+
+
+def test_first_crossing_with_floor_measures_the_excess():
+    l_star = 0.25
+    losses = np.array([1.0, 0.25 + 1e-5, 0.25 + 1e-9])
+    assert first_crossing(losses, 1e-6, floor=l_star) == 3
+    assert first_crossing(losses, 1e-4, floor=l_star) == 2
+    # without the floor the same losses never reach 1e-6
+    assert first_crossing(losses, 1e-6) is None
+
+
+def test_first_crossing_rejects_bad_input():
+    with pytest.raises(ValueError, match="level"):
+        first_crossing([1.0], -1.0)
+    with pytest.raises(ValueError, match="losses"):
+        first_crossing(np.ones((2, 2)), 1e-6)
+
+
+def test_gap_threshold_is_absolute_below_one_and_relative_above():
+    assert gap_threshold(1e-8, 0.01) == 1e-8
+    assert gap_threshold(1e-8, 0.0) == 1e-8
+    assert gap_threshold(1e-8, 5.0) == pytest.approx(5e-8, rel=1e-15)  # rounding of one product
+    with pytest.raises(ValueError, match="tol"):
+        gap_threshold(-1e-8, 0.0)
+
+
+class _FakeResult:
+    """The attributes of an OptimizationResult that result_row reads."""
+
+    def __init__(self, losses, wall_time=2.0):
+        self.losses = np.asarray(losses, dtype=float)
+        self.n_evals = self.losses.size
+        self.loss = float(self.losses[-1])
+        self.wall_time = wall_time
+        self.stop_reason = "budget"
+
+
+def _rows():
+    fast = _FakeResult([1.0, 1e-7, 1e-9, 1e-11, 1e-13])
+    slow = _FakeResult([1.0] + [1e-7] * 9 + [1e-9])
+    return [result_row(fast, "ravine_default", "toy", 0), result_row(slow, "lbfgs", "toy", 0)]
+
+
+def test_result_row_counts_and_times():
+    fast = _rows()[0]
+    assert [fast[f"evals_{t:.0e}"] for t in TOLERANCES] == [2, 3, 4, 5]
+    # seconds to a tolerance: wall time times the fraction of evaluations spent
+    assert fast["seconds_1e-06"] == pytest.approx(2.0 * 2 / 5, rel=1e-12)
+    slow = _rows()[1]
+    assert slow["evals_1e-10"] == "-" and slow["seconds_1e-10"] == "-"
+
+
+def test_headline_compares_with_the_peer():
+    rows = _rows()
+    h = {r["tol"]: r for r in headline(rows)}
+    assert h[1e-6]["best_evals"] == 2 and h[1e-6]["peer_evals"] == 2 and not h[1e-6]["holds"]  # a tie fails
+    assert h[1e-8]["holds"] and h[1e-8]["peer_evals"] == 11
+    assert h[1e-12]["holds"] and h[1e-12]["peer_evals"] is None
+
+
+def test_csv_round_trip(tmp_path):
+    rows = _rows()
+    path = write_methods_csv(rows, tmp_path / "sub" / "methods.csv", command="python -m gmmlit bench methods")
+    back, command = read_methods_csv(path)
+    assert command == "python -m gmmlit bench methods"
+    assert len(back) == len(rows)
+    for a, b in zip(rows, back):
+        assert set(a) == set(b)
+        for k in a:
+            if isinstance(a[k], float):
+                assert b[k] == pytest.approx(a[k], rel=1e-15)  # repr of a float round-trips exactly
+            else:
+                assert b[k] == a[k]
