@@ -7,7 +7,7 @@ products ``Z @ delta^T`` and ``(psi c)^T Z`` and one ``exp`` over the ``N x n`` 
 The ratio floor / evaluation says how close the kernel is to that floor (1 is the floor
 itself). The growth exponents in ``N``, ``n`` and ``d`` are fitted by least squares.
 
-``python -m gmmlit bench methods`` (see :func:`methods_table`) runs every method to the
+``python -m gmmlit bench methods`` (see :func:`gmmlit.method_benchmarks.methods_table`) runs every method to the
 tolerances ``1e-6 .. 1e-12`` on fixed seeded instances.
 
 This machine is noisy: every time is the best of several repeats, and only ratios

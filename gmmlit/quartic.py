@@ -256,6 +256,8 @@ class QuarticModel:
     assignment : array_like of int (n,)
         An exact grouping (cluster weights equal to the teacher weights).
 
+    Notes
+    -----
     The module-level functions (:func:`quartic_form`, :func:`quartic_gradient`,
     :func:`ravine_quartic_form`, ...) build one and call the method of the same meaning;
     use the class directly to evaluate many directions.

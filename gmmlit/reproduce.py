@@ -1,6 +1,6 @@
 """Reproducing the paper's figures from the command line.
 
-Each figure ``figN`` is produced by two functions in a module of :mod:`gmmlit.figures`:
+Each figure ``figN`` is produced by two functions in a module of ``gmmlit.figures``:
 ``compute_figureN(*, seed=0, full=False, jobs=1, progress=None) -> dict`` (numbers only:
 arrays and scalars) and ``plot_figureN(data) -> matplotlib.figure.Figure``. The book calls
 the same two functions with ``full=False`` (sizes that build in minutes); ``full=True``
