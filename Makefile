@@ -9,6 +9,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The kernels' thin matrix products run several times faster on one BLAS thread on a
+# 2-core machine than with OpenBLAS's default thread pool.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
 
 .PHONY: book test unit notebooks strict-book browser bench clean venv
 
