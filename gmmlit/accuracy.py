@@ -8,7 +8,8 @@ quantities", the accuracy tests and the cost benchmark:
   :func:`probe_point`, :func:`sliced_product_reference` (a product rule too large to
   build at once, evaluated slice by slice), :func:`rule_error_table`,
   :func:`format_error_table`;
-* cost: :func:`seconds_per_evaluation`, :func:`kernel_baseline_seconds`;
+* cost: the timings of :func:`rule_error_table` (with :func:`gmmlit.benchmarks.best_time`
+  and the baseline :func:`gmmlit.benchmarks.floor_time`);
 * trapezoid against Gauss-Hermite in one dimension: :func:`two_teacher_problem`,
   :func:`quadrature_convergence_1d`;
 * the Bregman integrand ``e^s - 1 - s`` for small ``s``: :func:`bregman_evaluation_errors`;
@@ -24,11 +25,11 @@ The independent reference values themselves are in :mod:`gmmlit.reference`.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .benchmarks import best_time
 from .geometry import distance, normal_projector, tangent_basis, tangent_projector
 from .instances import make_instance
 from .landscape import loss_along_line, unit_direction
@@ -192,36 +193,6 @@ def sliced_product_reference(teacher, weights, means, h=0.15, radius=9.0, n_orth
 
 
 # ============================================================================ cost
-def seconds_per_evaluation(objective, means, repeats=3):
-    """Smallest wall time, over ``repeats`` runs, of one ``objective.loss_and_grad(means)``."""
-    repeats = check_positive_int(repeats, "repeats")
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        objective.loss_and_grad(means)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def kernel_baseline_seconds(n_nodes=2 ** 18, dim=5, n_components=20, repeats=5, seed=0):
-    """Smallest wall time of ``exp(Z @ M)`` with ``Z`` of shape ``(n_nodes, dim)`` and ``M``
-    of shape ``(dim, n_components)``: the core work of one pass over ``n_nodes`` nodes,
-    used to express timings on a noisy machine as ratios measured in the same run."""
-    n_nodes = check_positive_int(n_nodes, "n_nodes")
-    dim = check_positive_int(dim, "dim")
-    n_components = check_positive_int(n_components, "n_components")
-    repeats = check_positive_int(repeats, "repeats")
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n_nodes, dim))
-    m = 0.1 * rng.standard_normal((dim, n_components))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        np.exp(z @ m)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def rule_error_table(instance, rules, points, references, *, repeats=3, baseline=None):
     """Error and cost of each rule on an instance.
 
@@ -232,10 +203,11 @@ def rule_error_table(instance, rules, points, references, *, repeats=3, baseline
     points : dict name -> means
     references : dict name -> (loss, grad)
     repeats : int
-        Timing repeats (the smallest time is kept).
+        Timing repeats (:func:`gmmlit.benchmarks.best_time`: the smallest time is kept).
     baseline : float or None
-        Seconds of the baseline kernel (:func:`kernel_baseline_seconds`); when given,
-        each row also has ``ratio = seconds / baseline``.
+        Seconds of a baseline timed in the same run, e.g. the unavoidable work of a pass
+        over ``2^18`` nodes (:func:`gmmlit.benchmarks.floor_time`); when given, each row
+        also has ``ratio = seconds / baseline``.
 
     Returns
     -------
@@ -252,7 +224,8 @@ def rule_error_table(instance, rules, points, references, *, repeats=3, baseline
             row[f"loss_err[{name}]"], row[f"grad_err[{name}]"] = rule_errors(f, x, references[name])
         row["loss_err"] = max(row[f"loss_err[{k}]"] for k in points)
         row["grad_err"] = max(row[f"grad_err[{k}]"] for k in points)
-        row["seconds"] = seconds_per_evaluation(f, next(iter(points.values())), repeats)
+        x0 = next(iter(points.values()))
+        row["seconds"] = best_time(lambda: f.loss_and_grad(x0), repeats)
         if baseline is not None:
             row["ratio"] = row["seconds"] / baseline
         rows.append(row)

@@ -197,44 +197,53 @@ class PopulationKL:
         for lo in range(0, total, self.chunk_size):
             yield lo, min(total, lo + self.chunk_size)
 
-    def _pass(self, means, *, want_grad=True, want_em=False):
+    def _node_terms(self, means):
+        """For each teacher component ``j`` and chunk of nodes, yield
+        ``(j, delta, lo, hi, w, s, e, total)``: ``delta = means - mu*_j``, the node weights
+        ``w = pi*_j w_k``, ``s = log p_theta - log p*`` at the nodes, and the responsibilities
+        ``psi = e / total[:, None]`` (left unnormalised so that callers fold the division
+        into the weights they multiply by). One ``exp`` over the chunk serves both
+        ``log p_theta`` and the responsibilities.
+        """
         t = self.teacher
-        n, d = means.shape
         log_pi = np.log(self.weights)
-        loss = 0.0
-        grad = np.zeros((n, d))
-        mass = np.zeros(n)
-        moment = np.zeros((n, d))
-        bregman = self.form == "bregman"
         for j in range(t.n_components):
             delta = means - t.means[j]
-            pj = t.weights[j]
             for lo, hi in self._chunks():
                 e = self._exponents(log_pi, delta, lo, hi)
-                # one exp over the chunk serves both log p_theta and the responsibilities
                 top = np.max(e, axis=1)
                 np.subtract(e, top[:, None], out=e)
                 np.exp(e, out=e)
                 total = np.sum(e, axis=1)
                 s = top + np.log(total) - self._lse_star[j][lo:hi]
-                w = pj * self._w[lo:hi]
-                if bregman:
-                    loss += float(w @ bregman_integrand(s))
-                else:
-                    loss -= float(w @ s)
-                if not (want_grad or want_em):
-                    continue
-                z = self._z[lo:hi]
-                if want_grad:
-                    # c_x psi_xi with psi = e / total, in one pass
-                    c = w * np.expm1(s) if bregman else -w
-                    cp = e * (c / total)[:, None]
-                    grad += cp.T @ z - delta * cp.sum(axis=0)[:, None]
-                if want_em:
-                    wp = e * (w / total)[:, None]
-                    mj = wp.sum(axis=0)
-                    mass += mj
-                    moment += wp.T @ z + mj[:, None] * t.means[j][None, :]
+                yield j, delta, lo, hi, t.weights[j] * self._w[lo:hi], s, e, total
+
+    def _pass(self, means, *, want_grad=True, want_em=False):
+        t = self.teacher
+        n, d = means.shape
+        loss = 0.0
+        grad = np.zeros((n, d))
+        mass = np.zeros(n)
+        moment = np.zeros((n, d))
+        bregman = self.form == "bregman"
+        for j, delta, lo, hi, w, s, e, total in self._node_terms(means):
+            if bregman:
+                loss += float(w @ bregman_integrand(s))
+            else:
+                loss -= float(w @ s)
+            if not (want_grad or want_em):
+                continue
+            z = self._z[lo:hi]
+            if want_grad:
+                # c_x psi_xi with psi = e / total, in one pass
+                c = w * np.expm1(s) if bregman else -w
+                cp = e * (c / total)[:, None]
+                grad += cp.T @ z - delta * cp.sum(axis=0)[:, None]
+            if want_em:
+                wp = e * (w / total)[:, None]
+                mj = wp.sum(axis=0)
+                mass += mj
+                moment += wp.T @ z + mj[:, None] * t.means[j][None, :]
         return loss, grad, mass, moment
 
     # ------------------------------------------------------------------ public API
@@ -277,29 +286,20 @@ class PopulationKL:
         """
         means = self.check_means(means)
         self.counts["hessian"] += 1
-        t = self.teacher
         n, d = means.shape
-        log_pi = np.log(self.weights)
         outer = np.zeros((n * d, n * d))
         blocks = np.zeros((n, d, d))
         diag_mass = np.zeros(n)
         bregman = self.form == "bregman"
-        for j in range(t.n_components):
-            delta = means - t.means[j]
-            pj = t.weights[j]
-            for lo, hi in self._chunks():
-                e = self._exponents(log_pi, delta, lo, hi)
-                lse = logsumexp_rows(e)
-                s = lse - self._lse_star[j][lo:hi]
-                w = pj * self._w[lo:hi]
-                psi = np.exp(e - lse[:, None])
-                r = self._z[lo:hi, None, :] - delta[None, :, :]
-                g = (psi[:, :, None] * r).reshape(hi - lo, n * d)
-                outer += g.T @ (g * w[:, None])
-                c2 = w * np.expm1(s) if bregman else -w
-                cp = psi * c2[:, None]
-                blocks += np.einsum("ki,kia,kib->iab", cp, r, r)
-                diag_mass += cp.sum(axis=0)
+        for _, delta, lo, hi, w, s, e, total in self._node_terms(means):
+            psi = e / total[:, None]
+            r = self._z[lo:hi, None, :] - delta[None, :, :]
+            g = (psi[:, :, None] * r).reshape(hi - lo, n * d)
+            outer += g.T @ (g * w[:, None])
+            c2 = w * np.expm1(s) if bregman else -w
+            cp = psi * c2[:, None]
+            blocks += np.einsum("ki,kia,kib->iab", cp, r, r)
+            diag_mass += cp.sum(axis=0)
         blocks -= diag_mass[:, None, None] * np.eye(d)[None]
         h = outer
         for i in range(n):

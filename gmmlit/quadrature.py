@@ -266,16 +266,17 @@ def default_rule(teacher):
       - ``ProductRule(0.5, 6, 4)`` if at most 120 000 (``d = 4`` to ``6`` for ``m = 3``).
         For ``d = 5, m = 3, n = 20`` (``figure1_instance``, 84 672 nodes): relative errors
         ``<= 7e-5`` (loss) and ``<= 1.2e-3`` (gradient, worst at a ravine point, where the
-        gradient is ``O(t^3)`` and small), 0.04 s per loss and gradient (0.8 times one
-        ``exp(Z @ M)`` with ``Z`` of shape ``(2^18, 5)``, ``M`` of shape ``(5, 20)``).
-        Finer choices there: ``ProductRule(0.35, 6, 6)`` (604 584 nodes, loss ``<= 5e-6``,
-        gradient ``<= 1.1e-4``, 0.26 s) and ``ProductRule(0.25, 7, 6)`` (1.6 million
-        nodes, loss ``<= 5.4e-6``, gradient ``<= 3.1e-5``, 0.8 s). Three Gauss-Hermite
-        nodes across, as in ``ProductRule(0.15, 10, 3)`` (1.1 million nodes, 0.46 s), leave
-        a 2% gradient error at starting points: they do not resolve students spread out of
-        the teacher span. Timings with one BLAS thread on a shared 2-core machine; with
-        OpenBLAS's default threading there, the thin matrix products of the kernel ran 4
-        to 7 times slower.
+        gradient is ``O(t^3)`` and small), 0.02-0.04 s per loss and gradient, 0.7 times the
+        unavoidable work of a pass over ``2^18`` nodes
+        (``gmmlit.benchmarks.floor_time(2**18, 20, 5)``). Finer choices there:
+        ``ProductRule(0.35, 6, 6)`` (604 584 nodes, loss ``<= 5e-6``, gradient
+        ``<= 1.1e-4``, 0.13-0.26 s, 5 floors) and ``ProductRule(0.25, 7, 6)`` (1.6 million
+        nodes, loss ``<= 5.4e-6``, gradient ``<= 3.1e-5``, 0.4-0.8 s, 14 floors). Three
+        Gauss-Hermite nodes across, as in ``ProductRule(0.15, 10, 3)`` (1.1 million nodes,
+        11 floors), leave a 2% gradient error at starting points: they do not resolve
+        students spread out of the teacher span. Timings with one BLAS thread on a shared
+        2-core machine (two runs); with OpenBLAS's default threading there, the thin
+        matrix products of the kernel ran 4 to 7 times slower.
     * otherwise ``SobolRule(2**14)``: scrambled QMC, relative errors about ``1e-3`` on the
       loss and worse on the gradient near the ravine; its Bregman form is still exactly
       minimised at ``theta*``.

@@ -67,7 +67,8 @@ def naive_minimiser_figure(sizes, studies, predicted_sizes, predicted):
         ``N`` of the measured minimisers.
     studies : dict label -> dict
         Outputs of :func:`gmmlit.accuracy.naive_minimiser_study` with ``minimise=True``
-        (medians over seeds are drawn as markers).
+        (medians over seeds drawn as filled markers, the medians of their predictions as
+        hollow ones).
     predicted_sizes : array_like
     predicted : dict label -> dict
         Outputs with ``minimise=False`` over ``predicted_sizes`` (medians drawn as lines).
@@ -76,8 +77,10 @@ def naive_minimiser_figure(sizes, studies, predicted_sizes, predicted):
     for color, label in zip(SERIES_COLORS, studies):
         ax.loglog(sizes, np.median(studies[label]["distance"], axis=1), "o", color=color,
                   label=f"{label}: discrete minimiser (median)")
+        ax.loglog(sizes, np.median(studies[label]["predicted"], axis=1), "o", mfc="none", ms=10, color=color,
+                  label=f"{label}: prediction, same seeds")
         ax.loglog(predicted_sizes, np.median(predicted[label]["predicted"], axis=1), "-", color=color, lw=1.0,
-                  label=f"{label}: prediction (median)")
+                  label=f"{label}: prediction, more seeds")
     n = np.asarray(predicted_sizes, dtype=float)
     anchor = np.median(predicted[next(iter(predicted))]["predicted"], axis=1)[0]
     for power, style, label in [(1 / 6, ":", "$N^{-1/6}$"), (1 / 4, "--", "$N^{-1/4}$")]:
