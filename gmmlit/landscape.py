@@ -367,7 +367,7 @@ def two_parameter_landscape(weights=(0.5, 0.5), *, half_width=1.5, grid_points=1
     ravine_points : int
         Points on the drawn ravine curve.
     rule : IntegrationRule or None
-        Default :func:`gmmlit.quadrature.default_rule` (a trapezoid rule, 133 nodes).
+        Default :func:`gmmlit.quadrature.default_rule` (a trapezoid rule, 201 nodes in d = 1).
 
     Returns
     -------
