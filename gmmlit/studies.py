@@ -88,26 +88,33 @@ def _summary(evals, budget):
 def tuning_configurations(which="triangle"):
     """The ravine configurations of the tuning table, as ``(label, options)`` pairs.
 
+    Labels name the short step (``EM``; ``PGEM``: gradient EM in EM's metric;
+    ``GEM(step)``: gradient EM), the number ``K`` of short steps (or ``adaptive``), the
+    Polyak multiplier (``x3``) and metric, and the safeguard; unnamed options are those
+    of the plain configuration (Euclidean metric, multiplier 1, no safeguard).
+
     ``which="triangle"``: fixed K in {1, 2, 3, 5, 10} and adaptive K with EM short
-    steps; gradient EM short steps (step 1 and 8); the Polyak metric; multipliers; the
-    adaptive ratio; the safeguards; the defaults. ``which="figure1"``: four of them
-    (each evaluation costs about 30 times more there).
+    steps; PGEM and gradient EM (step 1 and 8) short steps; the Polyak metric;
+    multipliers; the adaptive ratio; the safeguards; the defaults. ``which="figure1"``:
+    the defaults, the defaults with EM short steps, and three plain variants.
     """
     plain = dict(short="em", metric="euclidean", multiplier=1.0, safeguard="off")
     best = dict(short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean", multiplier=3.0,
                 safeguard="off")
-    configs = [(f"EM, K={k}", dict(plain, short_steps=k)) for k in (1, 2, 3, 5, 10)]
-    configs.append(("EM, adaptive K", dict(plain, short_steps="adaptive")))
     if which == "figure1":
         return [
             ("default (no options)", {}),
-            ("EM, adaptive, x3", best),
-            ("EM, adaptive K", dict(plain, short_steps="adaptive")),
-            ("EM, K=5", dict(plain, short_steps=5)),
+            ("default, but EM short steps", dict(short="em")),
+            ("PGEM, adaptive K", dict(plain, short="pgem", short_steps="adaptive")),
+            ("PGEM, K=5", dict(plain, short="pgem", short_steps=5)),
+            ("PGEM, adaptive, x3", dict(best, short="pgem")),
         ]
     if which != "triangle":
         raise ValueError(f"which must be 'triangle' or 'figure1', got {which!r}")
+    configs = [(f"EM, K={k}", dict(plain, short_steps=k)) for k in (1, 2, 3, 5, 10)]
     configs += [
+        ("EM, adaptive K", dict(plain, short_steps="adaptive")),
+        ("PGEM, adaptive K", dict(plain, short="pgem", short_steps="adaptive")),
         ("GEM(1), K=3", dict(plain, short="gem", step=1.0, short_steps=3)),
         ("GEM(1), K=10", dict(plain, short="gem", step=1.0, short_steps=10)),
         ("GEM(1), adaptive", dict(plain, short="gem", step=1.0, short_steps="adaptive")),
@@ -123,9 +130,10 @@ def tuning_configurations(which="triangle"):
         ("EM, adaptive, x5, em metric", dict(best, metric="em", multiplier=5.0)),
         ("EM, adaptive(0.25), x3", dict(best, adaptive_ratio=0.25)),
         ("EM, adaptive(0.8), x3", dict(best, adaptive_ratio=0.8)),
+        ("EM, adaptive, x1, safeguard=trial", dict(plain, short_steps="adaptive", safeguard="trial")),
         ("EM, adaptive, x3, safeguard=trial", dict(best, safeguard="trial")),
         ("EM, adaptive, x3, safeguard=lookahead", dict(best, safeguard="lookahead")),
-        ("EM, adaptive, x1, safeguard=trial", dict(plain, short_steps="adaptive", safeguard="trial")),
+        ("default, but EM short steps", dict(short="em")),
         ("default (no options)", {}),
     ]
     return configs
@@ -318,9 +326,9 @@ def main(argv=None):
     if not args.quick:
         fig = figure1_instance()
         fobj = fig.objective()
-        rows = ravine_tuning_table(fig, fobj, tuning_configurations("figure1"), range(2), max_evals=200)
+        rows = ravine_tuning_table(fig, fobj, tuning_configurations("figure1"), seeds, max_evals=300)
         print(format_table(rows, ["label", "evals", "reached", "median", "worst"],
-                           f"Ravine method on {fig.name} (rule {fobj.rule!r}), seeds [0, 1], budget 200"))
+                           f"Ravine method on {fig.name} (rule {fobj.rule!r}), seeds {list(seeds)}, budget 300"))
         print()
 
     rows = method_comparison(inst, obj, list(seeds)[:3])
