@@ -35,8 +35,9 @@ import numbers
 
 import numpy as np
 
-from .results import Recorder, StopReason, check_objective
-from .steps import POLYAK_METRICS, em_step, gradient_em_step, polyak_direction, polyak_from_evaluation
+from .results import Recorder, StopReason, chain_results, check_objective
+from .steps import (POLYAK_METRICS, em_step, floor_estimate, gradient_em_step, polyak_direction,
+                    polyak_from_evaluation)
 from .validation import check_finite_float, check_positive_float, check_positive_int
 
 #: Kinds of short step accepted by :func:`ravine_method`.
@@ -45,28 +46,40 @@ SHORT_STEP_KINDS = ("gem", "em", "pgem")
 #: Safeguards accepted by :func:`ravine_method` (``False``/``True`` mean "off"/"trial").
 SAFEGUARDS = ("off", "trial", "lookahead")
 
+#: What :func:`ravine_method` does when its Polyak steps keep being rejected.
+ON_PLATEAU = ("stop", "lbfgs")
+
+#: Memory of the L-BFGS stage of ``on_plateau="lbfgs"`` (at least the number of
+#: coordinates ``n d`` of the instances of the book, so that it keeps every pair).
+PLATEAU_LBFGS_MEMORY = 50
+
 #: The recommended configuration of :func:`ravine_method`, from the tuning study of
 #: :mod:`gmmlit.studies`: EM-like short steps (``"pgem"``: EM's update through the
 #: discretised gradient, which unlike EM itself has the discretised loss's stationary
-#: points as fixed points) until the gradient norm stops halving (the number needed
-#: grows slowly as the iterate approaches theta*: a fixed K eventually leaves a normal
-#: residual that spoils the Polyak direction); Polyak steps in the EM metric
+#: points as fixed points) until the gradient norm stops shrinking by the factor 0.8
+#: (the number needed grows slowly as the iterate approaches theta*: a fixed K
+#: eventually leaves a normal residual that spoils the Polyak direction; the ratio 0.5
+#: ends the phase too early on overlapping clusters); Polyak steps in the EM metric
 #: ``D = diag(1 / E[psi_i])`` with multiplier 4, the degree of the quartic growth along
 #: the ravine (on a radial quartic the step lands at the minimiser; in the EM metric the
 #: quartic of a well separated cluster with collinear displacements is radial); the
-#: look-ahead safeguard, which costs nothing when steps are accepted and stops
-#: ``f_star = 0`` runs at a misspecification floor instead of letting them diverge.
+#: look-ahead safeguard, which costs nothing when steps are accepted and stops runs
+#: at a misspecification floor instead of letting them diverge; the target ``f_star``
+#: estimated from the last two base points (:func:`gmmlit.steps.floor_estimate`, at
+#: least 0), which is 0 up to rounding when the weights group exactly and tracks the
+#: floor ``L* > 0`` when they do not.
 RAVINE_DEFAULTS = dict(
     short="pgem",
     step=1.0,
     short_steps="adaptive",
     max_short_steps=20,
-    adaptive_ratio=0.5,
+    adaptive_ratio=0.8,
     metric="em",
     multiplier=4.0,
     safeguard="lookahead",
-    max_rejections=5,
-    f_star=0.0,
+    max_rejections=2,
+    f_star="adaptive",
+    on_plateau="lbfgs",
 )
 
 
@@ -89,6 +102,19 @@ def check_safeguard(value):
     if isinstance(value, (bool, np.bool_)):
         return "trial" if value else "off"
     return check_choice(value, SAFEGUARDS, "safeguard")
+
+
+def check_f_star(value):
+    """``f_star`` is a finite number or ``"adaptive"``; returns ``(mode, lower)``.
+
+    ``mode`` is ``"fixed"`` or ``"adaptive"``; ``lower`` is the fixed target, or for
+    ``"adaptive"`` the lower bound ``0`` of the estimates (a KL divergence is >= 0).
+    """
+    if isinstance(value, str):
+        if value != "adaptive":
+            raise ValueError(f"f_star must be a finite number or 'adaptive', got {value!r}")
+        return "adaptive", 0.0
+    return "fixed", check_finite_float(value, "f_star")
 
 
 def check_short_steps(value):
@@ -238,6 +264,7 @@ def ravine_method(
     safeguard=RAVINE_DEFAULTS["safeguard"],
     max_rejections=RAVINE_DEFAULTS["max_rejections"],
     f_star=RAVINE_DEFAULTS["f_star"],
+    on_plateau=RAVINE_DEFAULTS["on_plateau"],
     record_means=False,
 ):
     """Short steps to the ravine, then one long Polyak step along it; repeat.
@@ -287,8 +314,25 @@ def ravine_method(
         tuning study).
     max_rejections : int >= 1
         Stop (``StopReason.REJECTED_STEPS``) after this many consecutive rejected trials.
-    f_star : float
-        The target value of the Polyak step; ``0`` when the weights group exactly.
+    f_star : float or "adaptive"
+        The target value of the Polyak step: a number (``0`` when the weights group
+        exactly, ``L*`` when the floor is known), or ``"adaptive"``: at every base point
+        after an accepted Polyak step, the estimate :func:`gmmlit.steps.floor_estimate`
+        (quartic growth, degree 4) from that base point and the previous one, bounded
+        below by 0 (a KL divergence is never negative); 0 until the first estimate, and
+        the last estimate is kept when a pair gives none.
+    on_plateau : {"stop", "lbfgs"}
+        What to do when ``max_rejections`` consecutive Polyak steps were rejected, or
+        when the estimated floor (``f_star="adaptive"``) is not below the loss: stop
+        (``StopReason.REJECTED_STEPS`` or ``StopReason.AT_FLOOR``), or continue from the
+        last base point with
+        L-BFGS (:func:`gmmlit.peers.lbfgs`, memory :data:`PLATEAU_LBFGS_MEMORY`) for the
+        rest of the budget. Rejections in a row mean that the loss near the iterate is not
+        a ravine with a known floor; with misspecified weights the floor is a strict
+        local minimum with a few very weakly curved directions, where a quasi-Newton
+        method is the better tool. The result then records both stages
+        (:func:`gmmlit.results.chain_results`; ``extras["switch_eval"]`` is the number of
+        evaluations of the ravine stage).
     record_means : bool
         Keep every evaluated point in ``means_history``.
 
@@ -308,10 +352,27 @@ def ravine_method(
     multiplier = check_positive_float(multiplier, "multiplier")
     safeguard = check_safeguard(safeguard)
     max_rejections = check_positive_int(max_rejections, "max_rejections")
-    f_star = check_finite_float(f_star, "f_star")
+    f_star_mode, f_star = check_f_star(f_star)
+    on_plateau = check_choice(on_plateau, ON_PLATEAU, "on_plateau")
+    if on_plateau == "lbfgs":
+        from .peers import lbfgs  # peers builds on this module
+
+        first = ravine_method(
+            objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer, short=short, step=step,
+            short_steps=short_steps, max_short_steps=max_short_steps, adaptive_ratio=adaptive_ratio,
+            metric=metric, multiplier=multiplier, safeguard=safeguard, max_rejections=max_rejections,
+            f_star=f_star_mode if f_star_mode == "adaptive" else f_star, on_plateau="stop",
+            record_means=record_means,
+        )
+        if first.stop_reason not in (StopReason.REJECTED_STEPS, StopReason.AT_FLOOR) or first.n_evals >= max_evals:
+            return first
+        second = lbfgs(objective, first.means, max_evals=max_evals - first.n_evals, tol=tol, minimizer=minimizer,
+                       memory=PLATEAU_LBFGS_MEMORY, record_means=record_means)
+        return chain_results(first, second, options=dict(first.options, on_plateau="lbfgs"))
     options = dict(short=short, step=step, short_steps=short_steps, max_short_steps=max_short_steps,
                    adaptive_ratio=adaptive_ratio, metric=metric, multiplier=multiplier,
-                   safeguard=safeguard, max_rejections=max_rejections, f_star=f_star)
+                   safeguard=safeguard, max_rejections=max_rejections,
+                   f_star=f_star_mode if f_star_mode == "adaptive" else f_star)
     rec = Recorder(objective, method="ravine_method", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
 
@@ -330,6 +391,24 @@ def ravine_method(
     norms = [rec.grad_norms[base_index]]  # gradient norms of the current block
     rejections = 0
     pending = None  # lookahead: (trial index, base index, step size, previous base point)
+    # f_star="adaptive": (loss, metric gradient norm) at the base of the last Polyak
+    # trial, and the latest estimate of L*
+    this_base, floor_hat = None, None
+
+    def metric_norm(evaluation):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sqrt(np.sum(evaluation.grad * polyak_direction(evaluation, metric))))
+
+    def update_floor(evaluation):
+        """A new estimate from the last trial's base and ``evaluation``, the point back on
+        the ravine after the trial (the next base or, with the look-ahead safeguard, the
+        judged point, accepted or not)."""
+        nonlocal floor_hat
+        if f_star_mode != "adaptive" or this_base is None:
+            return
+        estimate = floor_estimate(*this_base, evaluation.loss, metric_norm(evaluation))
+        if estimate is not None:
+            floor_hat = max(f_star, estimate)
 
     def reject(reason_count):
         if reason_count >= max_rejections:
@@ -349,6 +428,8 @@ def ravine_method(
             pending = None
             accepted = rec.stop_reason == StopReason.TOLERANCE or accept_polyak(ev_prev.loss, ev.loss, safeguard)
             rec.mark_polyak(trial_index, trial_base, accepted, trial_size)
+            update_floor(ev)
+            this_base = None
             if accepted:
                 rejections = 0
             else:
@@ -360,8 +441,18 @@ def ravine_method(
         if rec.stopped:
             break
         # long Polyak step from the last evaluated point
+        target = f_star
+        if f_star_mode == "adaptive":
+            if safeguard != "lookahead":
+                update_floor(ev)  # this base follows the last accepted trial
+            if floor_hat is not None:
+                if floor_hat >= ev.loss:
+                    rec.stop(StopReason.AT_FLOOR, f"the estimated floor {floor_hat:.6e} is not below the loss")
+                    break
+                target = floor_hat
+            this_base = (ev.loss, metric_norm(ev))
         with np.errstate(divide="ignore", invalid="ignore"):  # a vanished mass in the EM metric
-            trial = polyak_from_evaluation(x, ev, f_star, metric, multiplier)
+            trial = polyak_from_evaluation(x, ev, target, metric, multiplier)
         if trial.zero_gradient:
             if rec.grad_norms[base_index] > 0.0:
                 rec.stop(StopReason.NON_FINITE, "the Polyak direction is not finite (a mass E[psi_i] vanished)")
@@ -392,6 +483,7 @@ def ravine_method(
             x, ev, base_index = trial.means, ev_trial, trial_index
         else:
             rejections += 1
+            this_base = None  # no point back on the ravine after a rejected trial
             reject(rejections)
         norms = [rec.grad_norms[base_index]]
     return rec.finish(x, ev.loss)

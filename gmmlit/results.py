@@ -39,6 +39,9 @@ class StopReason(str, Enum):
     #: Too many consecutive trial steps were rejected: the Polyak safeguard of
     #: :func:`gmmlit.methods.ravine_method`, or the line search of a scipy method.
     REJECTED_STEPS = "rejected_steps"
+    #: The estimated floor of :func:`gmmlit.methods.ravine_method` with
+    #: ``f_star="adaptive"`` is not below the loss: no Polyak step is left to take.
+    AT_FLOOR = "at_floor"
 
     def __str__(self):
         return self.value
@@ -279,3 +282,50 @@ class Recorder:
             means_history=hist,
             extras=MappingProxyType(dict(self.extras)),
         )
+
+
+def chain_results(first, second, *, method=None, options=None):
+    """One record of a run made of two stages: ``second`` started where ``first`` stopped.
+
+    Evaluations, losses, gradient norms (and distances and evaluated points, when both
+    stages recorded them) are concatenated; Polyak trial indices of ``second`` are shifted
+    by ``first.n_evals``. The final point, loss and stop reason are those of ``second``;
+    ``extras`` holds both stages' extras, ``switch_eval`` (the number of evaluations of
+    the first stage) and ``first_stop_reason``.
+    """
+    for name, r in (("first", first), ("second", second)):
+        if not isinstance(r, OptimizationResult):
+            raise TypeError(f"{name} must be an OptimizationResult, got {type(r).__name__}")
+    shift = first.n_evals
+
+    def cat(a, b, dtype=float):
+        return _frozen(np.concatenate([np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)]), dtype)
+
+    distances = None
+    if first.distances is not None and second.distances is not None:
+        distances = cat(first.distances, second.distances)
+    history = None
+    if first.means_history is not None and second.means_history is not None:
+        history = _frozen(np.concatenate([first.means_history, second.means_history]))
+    extras = {f"first_{k}": v for k, v in first.extras.items()}
+    extras.update(second.extras)
+    extras.update(switch_eval=shift, first_stop_reason=first.stop_reason.value, second_method=second.method)
+    return OptimizationResult(
+        method=first.method if method is None else method,
+        means=second.means,
+        loss=float(second.loss),
+        losses=cat(first.losses, second.losses),
+        distances=distances,
+        grad_norms=cat(first.grad_norms, second.grad_norms),
+        polyak_evals=cat(first.polyak_evals, np.asarray(second.polyak_evals) + shift, int),
+        polyak_base=cat(first.polyak_base, np.asarray(second.polyak_base) + shift, int),
+        polyak_accepted=cat(first.polyak_accepted, second.polyak_accepted, bool),
+        polyak_step_sizes=cat(first.polyak_step_sizes, second.polyak_step_sizes),
+        n_evals=first.n_evals + second.n_evals,
+        wall_time=first.wall_time + second.wall_time,
+        stop_reason=second.stop_reason,
+        message=f"{first.message}; then {second.method}: {second.message}",
+        options=MappingProxyType(dict(first.options if options is None else options)),
+        means_history=history,
+        extras=MappingProxyType(extras),
+    )

@@ -102,3 +102,45 @@ def polyak_step(objective, means, f_star=0.0, metric=None):
     means = objective.check_means(means)
     ev = objective.evaluate(means)
     return polyak_from_evaluation(means, ev, f_star, metric)
+
+
+def floor_estimate(loss_old, grad_norm_old, loss_new, grad_norm_new, degree=4.0):
+    """Estimate of the least value ``L*`` from two points of a ravine.
+
+    Along a ravine where ``L - L* = c s^p`` (``s`` the distance to the minimiser along it,
+    ``p = degree``), the gradient norm is ``|g| = p c s^(p-1)``, so that
+    ``L - L* = C |g|^(p / (p - 1))`` with one constant ``C`` for both points, on either
+    side of the minimiser. Two points with losses ``L_1, L_2`` and gradient norms
+    ``g_1, g_2`` then give, with ``rho = (g_1 / g_2)^(p / (p - 1))``,
+
+    ``L* = (rho L_2 - L_1) / (rho - 1)``.
+
+    Parameters
+    ----------
+    loss_old, grad_norm_old : float
+        Loss and gradient norm at the earlier point (norm in the metric of the step).
+    loss_new, grad_norm_new : float
+        The same at the later point.
+    degree : float > 1
+        The growth degree ``p`` (4 along the ravine of an exact fit).
+
+    Returns
+    -------
+    float or None
+        The estimate, or ``None`` when the two points do not determine one: equal
+        gradient norms (``rho = 1``), a zero or non-finite input, or an estimate not below
+        both losses (the model does not fit).
+    """
+    degree = check_positive_float(degree, "degree")
+    if degree <= 1.0:
+        raise ValueError(f"degree must be > 1, got {degree}")
+    values = (loss_old, grad_norm_old, loss_new, grad_norm_new)
+    if not all(np.isfinite(v) for v in values) or grad_norm_new <= 0.0 or grad_norm_old <= 0.0:
+        return None
+    rho = (grad_norm_old / grad_norm_new) ** (degree / (degree - 1.0))
+    if not (np.isfinite(rho) and abs(rho - 1.0) > 1e-12):
+        return None
+    estimate = (rho * loss_new - loss_old) / (rho - 1.0)
+    if not (np.isfinite(estimate) and estimate < min(loss_old, loss_new)):
+        return None
+    return float(estimate)

@@ -35,7 +35,11 @@ MISSPECIFICATION_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 #: The plain Polyak step (multiplier 1, Euclidean metric): the step whose contraction
 #: factor on a homogeneous quartic is 3/4.
-PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0)
+PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0, f_star=0.0, on_plateau="stop")
+
+#: The ravine method alone: a plateau of rejected Polyak steps stops it (after 5 in a
+#: row) instead of handing over to L-BFGS.
+ALONE = dict(on_plateau="stop", max_rejections=5)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -98,13 +102,15 @@ def tuning_configurations(which="triangle"):
     multipliers; the adaptive ratio; the safeguards; the defaults. ``which="figure1"``:
     the defaults, the defaults with EM short steps, and three plain variants.
     """
-    plain = dict(short="em", metric="euclidean", multiplier=1.0, safeguard="off")
-    best = dict(short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean", multiplier=3.0,
+    fixed = dict(f_star=0.0, on_plateau="stop", max_rejections=5)  # the study's target and stop rule
+    plain = dict(fixed, short="em", metric="euclidean", multiplier=1.0, safeguard="off")
+    best = dict(fixed, short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean", multiplier=3.0,
                 safeguard="off")
     if which == "figure1":
         return [
             ("default (no options)", {}),
             ("default, but EM short steps", dict(short="em")),
+            ("default, but f*=0", dict(f_star=0.0)),
             ("PGEM, adaptive K", dict(plain, short="pgem", short_steps="adaptive")),
             ("PGEM, K=5", dict(plain, short="pgem", short_steps=5)),
             ("PGEM, adaptive, x3", dict(best, short="pgem")),
@@ -134,6 +140,8 @@ def tuning_configurations(which="triangle"):
         ("EM, adaptive, x3, safeguard=trial", dict(best, safeguard="trial")),
         ("EM, adaptive, x3, safeguard=lookahead", dict(best, safeguard="lookahead")),
         ("default, but EM short steps", dict(short="em")),
+        ("default, but adaptive ratio 0.5", dict(adaptive_ratio=0.5)),
+        ("default, but f*=0", dict(f_star=0.0)),
         ("default (no options)", {}),
     ]
     return configs
@@ -281,8 +289,10 @@ def f_star_zero_runs(floor, *, max_evals=300, variants=None):
     """What ravine runs with ``f_star = 0`` do on a misspecified instance.
 
     ``floor`` is a row of :func:`misspecification_floor`. Each variant (a label and
-    options of :func:`ravine_method`; by default the default method with each safeguard,
-    the plain Polyak step, and the default method told the true ``f_star = L*``) runs
+    options of :func:`ravine_method`; by default the method with ``f_star = 0`` and each
+    safeguard, the plain Polyak step with ``f_star = 0``, the default method (whose
+    target is estimated, ``f_star="adaptive"``) and the default method told the true
+    ``f_star = L*``) runs
     ``max_evals`` evaluations from the same start. Returns one dict per variant: the
     least and the final loss as relative excess ``L / L* - 1``, the stop reason, the
     evaluations made, accepted/total Polyak trials.
@@ -290,11 +300,13 @@ def f_star_zero_runs(floor, *, max_evals=300, variants=None):
     l_star = floor["L_star"]
     if variants is None:
         variants = [
-            ("default (lookahead)", {}),
-            ("safeguard=off", dict(safeguard="off")),
-            ("safeguard=trial", dict(safeguard="trial")),
-            ("plain Polyak, lookahead", dict(PLAIN_POLYAK)),
-            ("default, f*=L*", dict(f_star=l_star)),
+            ("f*=0, lookahead", dict(ALONE, f_star=0.0)),
+            ("f*=0, safeguard=off", dict(ALONE, f_star=0.0, safeguard="off")),
+            ("f*=0, safeguard=trial", dict(ALONE, f_star=0.0, safeguard="trial")),
+            ("plain Polyak, f*=0, lookahead", dict(ALONE, **PLAIN_POLYAK, f_star=0.0)),
+            ("f* adaptive", dict(ALONE)),
+            ("f*=L*", dict(ALONE, f_star=l_star)),
+            ("default (f* adaptive, then L-BFGS)", {}),
         ]
     rows = []
     for label, options in variants:

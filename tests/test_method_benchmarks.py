@@ -38,12 +38,14 @@ def test_first_crossing_rejects_bad_input():
         first_crossing(np.ones((2, 2)), 1e-6)
 
 
-def test_gap_threshold_is_absolute_below_one_and_relative_above():
-    assert gap_threshold(1e-8, 0.01) == 1e-8
+def test_gap_threshold_is_relative_to_a_positive_floor_and_absolute_at_zero():
     assert gap_threshold(1e-8, 0.0) == 1e-8
-    assert gap_threshold(1e-8, 5.0) == pytest.approx(5e-8, rel=1e-15)  # rounding of one product
+    assert gap_threshold(1e-8, 0.01) == pytest.approx(1e-10, rel=1e-15)  # rounding of one product
+    assert gap_threshold(1e-8, 5.0) == pytest.approx(5e-8, rel=1e-15)
     with pytest.raises(ValueError, match="tol"):
         gap_threshold(-1e-8, 0.0)
+    with pytest.raises(ValueError, match="floor"):
+        gap_threshold(1e-8, -1.0)
 
 
 class _FakeResult:
@@ -55,6 +57,7 @@ class _FakeResult:
         self.loss = float(self.losses[-1])
         self.wall_time = wall_time
         self.stop_reason = "budget"
+        self.extras = {}
 
 
 def _rows():
@@ -78,6 +81,11 @@ def test_headline_compares_with_the_peer():
     assert h[1e-6]["best_evals"] == 2 and h[1e-6]["peer_evals"] == 2 and not h[1e-6]["holds"]  # a tie fails
     assert h[1e-8]["holds"] and h[1e-8]["peer_evals"] == 11
     assert h[1e-12]["holds"] and h[1e-12]["peer_evals"] is None
+    # the only gmmlit row is the default: its columns agree with the best ones
+    assert all(r["default_evals"] == r["best_evals"] and r["default_holds"] == r["holds"] for r in h.values())
+    # without a default row its count is missing and it never holds
+    other = [dict(r, method="ravine_f0") if r["method"] == "ravine_default" else r for r in rows]
+    assert not any(r["default_holds"] for r in headline(other)) and any(r["holds"] for r in headline(other))
 
 
 def test_csv_round_trip(tmp_path):
@@ -93,3 +101,23 @@ def test_csv_round_trip(tmp_path):
                 assert b[k] == pytest.approx(a[k], rel=1e-15)  # repr of a float round-trips exactly
             else:
                 assert b[k] == a[k]
+
+
+def test_local_minimum_finds_a_strict_local_minimum_of_the_misspecified_floor():
+    from gmmlit.instances import misspecified_instance
+    from gmmlit.method_benchmarks import local_minimum
+    from gmmlit.quadrature import TrapezoidRule
+
+    inst = misspecified_instance(0.02)
+    obj = inst.objective(TrapezoidRule(0.3, 8.0))
+    x0 = inst.start(0.05, 0)
+    out = local_minimum(obj, x0)
+    assert out["loss"] < obj.loss(x0)
+    assert out["grad_norm"] < 1e-10 * max(1.0, out["loss"]) + 1e-12
+    assert out["min_eigenvalue"] > 0.0  # strict: no flat direction left
+    assert out["loss"] > 0.0  # the weights do not group: the floor is positive
+    # a second call from its own output does not move (Newton's fixed point)
+    again = local_minimum(obj, out["means"])
+    assert again["loss"] == pytest.approx(out["loss"], rel=1e-12)
+    with pytest.raises(ValueError, match="max_iter"):
+        local_minimum(obj, x0, max_iter=0)

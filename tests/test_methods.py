@@ -65,7 +65,7 @@ def test_polyak_factor_is_three_quarters_on_toy_ravine():
     # the ravine then maps t to 3 t / 4 exactly (the homogeneous quartic, radial case)
     toy = ToyObjective(a=2.0, c=1.0)
     r = ravine_method(toy, [[0.7], [0.4]], max_evals=40, short="gem", step=0.5, short_steps=1,
-                      metric="euclidean", multiplier=1.0, safeguard="off",
+                      metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0,
                       minimizer=np.zeros((2, 1)), record_means=True)
     assert r.polyak_evals.size >= 10
     assert np.all(r.polyak_accepted)
@@ -81,7 +81,7 @@ def test_trial_safeguard_rejects_overshooting_polyak_steps():
     # L = x^2 + t^4 + 1 with f_star = 0: the Polyak step aims at 0 < min L = 1 and overshoots
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
     r = ravine_method(toy, [[0.0], [0.5]], max_evals=200, short="gem", step=0.01, short_steps=1,
-                      safeguard="trial", max_rejections=3)
+                      safeguard="trial", max_rejections=3, f_star=0.0, on_plateau="stop")
     assert r.stop_reason == StopReason.REJECTED_STEPS
     assert r.polyak_evals.size == 3 and not np.any(r.polyak_accepted)
     # the final point is the last short-step point, never a rejected trial
@@ -92,7 +92,7 @@ def test_trial_safeguard_rejects_overshooting_polyak_steps():
 def test_lookahead_safeguard_records_and_continues():
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
     r = ravine_method(toy, [[0.0], [0.5]], max_evals=200, short="gem", step=0.01, short_steps=2,
-                      safeguard="lookahead", max_rejections=2)
+                      safeguard="lookahead", max_rejections=2, f_star=0.0, on_plateau="stop")
     assert r.stop_reason == StopReason.REJECTED_STEPS
     # each rejected block costs K short steps, the trial, and the K short steps after it
     # by which the trial is judged
@@ -100,6 +100,49 @@ def test_lookahead_safeguard_records_and_continues():
     # the final point is the base point of the last trial, not a point after it
     assert r.loss == r.losses[r.polyak_base[-1]]
     assert not np.any(r.polyak_accepted)
+
+
+def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
+    # L = x^2 + t^4 + 0.3: the floor 0.3 is unknown to the method. With f_star = 0 the
+    # Polyak steps overshoot and the look-ahead safeguard stops the run far above it; the
+    # estimate from consecutive base points is exact on this quartic, so the adaptive
+    # target converges like the exact target would
+    toy = ToyObjective(a=2.0, c=1.0, offset=0.3)
+    common = dict(max_evals=200, short="gem", step=0.5, short_steps=1, metric="euclidean", multiplier=4.0,
+                  on_plateau="stop")
+    # f_star = 0 (and the first trial of the adaptive run, which has no estimate yet)
+    # overshoots far out, where the fixed-step short steps on t^4 blow up: rejected
+    with np.errstate(over="ignore", invalid="ignore"):
+        zero = ravine_method(toy, [[0.7], [0.4]], f_star=0.0, **common)
+        adaptive = ravine_method(toy, [[0.7], [0.4]], f_star="adaptive", **common)
+    assert zero.stop_reason == StopReason.REJECTED_STEPS and zero.loss - 0.3 > 1e-4
+    assert adaptive.loss - 0.3 < 1e-12 * 0.3
+    assert adaptive.options["f_star"] == "adaptive"
+
+
+def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
+    toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
+    common = dict(max_evals=120, short="gem", step=0.01, short_steps=2, safeguard="lookahead",
+                  max_rejections=2, f_star=0.0, record_means=True, minimizer=np.zeros((2, 1)))
+    alone = ravine_method(toy, [[0.0], [0.5]], on_plateau="stop", **common)
+    both = ravine_method(toy, [[0.0], [0.5]], on_plateau="lbfgs", **common)
+    k = both.extras["switch_eval"]
+    assert k == alone.n_evals and both.extras["first_stop_reason"] == "rejected_steps"
+    np.testing.assert_array_equal(both.losses[:k], alone.losses)  # the same ravine stage
+    assert both.n_evals == both.losses.size == both.grad_norms.size == both.distances.size
+    assert both.means_history.shape[0] == both.n_evals and both.n_evals <= 120
+    assert np.all(both.polyak_evals < k)  # Polyak trials belong to the ravine stage
+    assert both.loss < 1.0 + 1e-10 < alone.loss  # L-BFGS finishes the job: min L = 1
+    assert both.options["on_plateau"] == "lbfgs" and both.extras["second_method"] == "lbfgs"
+
+
+def test_chain_results_rejects_non_results(triangle):
+    from gmmlit.results import chain_results
+
+    inst, obj = triangle
+    r = ravine_method(obj, inst.start(0.3, 0), max_evals=5)
+    with pytest.raises(TypeError, match="second"):
+        chain_results(r, "result")
 
 
 def test_degree_multiplier_lands_on_the_minimiser_of_a_radial_quartic():
@@ -182,7 +225,7 @@ def test_ravine_polyak_trials_use_the_base_evaluation(triangle):
 
     inst, obj = triangle
     r = ravine_method(obj, inst.start(0.3, 0), max_evals=13, short_steps=3, record_means=True,
-                      metric="euclidean", multiplier=1.0, safeguard="off")
+                      metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0)
     assert r.polyak_evals.size == 3  # 1 + 3 * (3 + 1) = 13 evaluations
     for trial, base in zip(r.polyak_evals, r.polyak_base):
         step = polyak_from_evaluation(r.means_history[base], obj.evaluate(r.means_history[base]))
@@ -231,6 +274,8 @@ def test_nesterov_beats_gradient_em_on_the_ravine(triangle):
         (lambda o, x: ravine_method(o, x, short_steps="often"), ValueError, "short_steps"),
         (lambda o, x: ravine_method(o, x, short_steps=2.5), TypeError, "short_steps"),
         (lambda o, x: ravine_method(o, x, f_star=np.inf), ValueError, "f_star"),
+        (lambda o, x: ravine_method(o, x, f_star="guess"), ValueError, "f_star"),
+        (lambda o, x: ravine_method(o, x, on_plateau="continue"), ValueError, "on_plateau"),
         (lambda o, x: ravine_method(o, x, metric="manhattan"), ValueError, "metric"),
         (lambda o, x: ravine_method(o, x, short="newton"), ValueError, "short"),
         (lambda o, x: ravine_method(o, x, short="pgem", step=-0.5), ValueError, "step"),

@@ -86,3 +86,55 @@ def test_em_and_gradient_em_steps(inst):
         gradient_em_step(x, ev, -1.0)
     with pytest.raises(ValueError, match="multiplier"):
         polyak_from_evaluation(x, ev, multiplier=0.0)
+
+
+# ---------------------------------------------------------------------------- floor estimate
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+
+from gmmlit.steps import floor_estimate  # noqa: E402
+
+
+@settings(deadline=None)
+@given(
+    c=st.floats(1e-3, 1e3),
+    s1=st.floats(1e-2, 1.0),
+    shrink=st.floats(0.05, 0.95),
+    floor=st.floats(-1.0, 1.0),
+    degree=st.sampled_from([2.0, 3.0, 4.0, 6.0]),
+)
+def test_floor_estimate_is_exact_on_a_power_law(c, s1, shrink, floor, degree):
+    # L - L* = c s^p and |g| = p c s^(p-1) at two distances: the estimate is L*
+    s2 = shrink * s1
+    # both excesses must be resolvable next to the floor in double precision
+    assume(c * s2 ** degree > 1e-6 * (1.0 + abs(floor)))
+    loss = lambda s: floor + c * s ** degree  # noqa: E731
+    grad = lambda s: degree * c * s ** (degree - 1)  # noqa: E731
+    est = floor_estimate(loss(s1), grad(s1), loss(s2), grad(s2), degree)
+    # the rounding of the losses (relative 1e-16) is amplified by (rho + 1) / (rho - 1),
+    # at most about 40 for shrink <= 0.95
+    scale = c * s1 ** degree
+    assert est is not None and abs(est - floor) <= 1e-12 * (scale + abs(floor))
+
+
+def test_floor_estimate_with_the_wrong_degree_errs_on_the_safe_side():
+    # quadratic growth read as quartic: the estimate lies below the true floor, so a
+    # Polyak step aimed at it is too long rather than too short
+    loss = lambda s: 2.0 + s ** 2  # noqa: E731
+    est = floor_estimate(loss(0.5), 2 * 0.5, loss(0.25), 2 * 0.25, degree=4.0)
+    assert est is not None and est < 2.0
+
+
+def test_floor_estimate_refuses_what_it_cannot_determine():
+    assert floor_estimate(1.0, 1.0, 0.5, 1.0) is None       # equal gradient norms
+    assert floor_estimate(1.0, 1.0, 0.5, 2.0) is None       # L fell while |g| grew: no fit below both
+    assert floor_estimate(1.0, 1.0, 0.5, 0.0) is None       # zero gradient
+    assert floor_estimate(np.nan, 1.0, 0.5, 0.5) is None    # not finite
+    assert floor_estimate(1.0, 1.0, 0.9, 1e-6) < 0.9        # fits: just below the smaller loss
+    # the later point beyond the minimiser (an overshooting step): still determined
+    loss = lambda s: 0.3 + abs(s) ** 4  # noqa: E731
+    est = floor_estimate(loss(0.4), 4 * 0.4 ** 3, loss(-0.6), 4 * 0.6 ** 3)
+    assert est == pytest.approx(0.3, rel=1e-12)
+    with pytest.raises(ValueError, match="degree"):
+        floor_estimate(1.0, 1.0, 0.5, 0.5, degree=1.0)
+    with pytest.raises(ValueError, match="degree"):
+        floor_estimate(1.0, 1.0, 0.5, 0.5, degree=-2.0)

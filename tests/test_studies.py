@@ -13,6 +13,7 @@ import gmmlit
 from gmmlit.methods import em, gradient_em, ravine_method
 from gmmlit.quadrature import TrapezoidRule
 from gmmlit.studies import (
+    ALONE,
     f_star_zero_runs,
     fit_power_law,
     floor_scaling,
@@ -120,7 +121,7 @@ def test_floor_scales_like_delta_squared(floors):
 
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
-    rows = f_star_zero_runs(floor, max_evals=150, variants=[("default", {}), ("f*=L*", dict(f_star=floor["L_star"]))])
+    rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", dict(ALONE, f_star=0.0)), ("f*=L*", dict(ALONE, f_star=floor["L_star"]))])
     default, told = rows
     # f* = 0 underestimates the gap near the floor: the look-ahead safeguard rejects the
     # overshooting Polyak steps and the run stops above L*

@@ -217,10 +217,13 @@ def evals_to(losses, level):
 
 #: The ravine-method runs of the chapter: name -> options on top of the defaults
 #: (:data:`gmmlit.methods.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
+#: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
+#: after 5 consecutive rejections) instead of handing over to L-BFGS.
+_RAVINE_ALONE = dict(on_plateau="stop", max_rejections=5)
 RAVINE_VARIANTS = {
-    "ravine_f0": dict(f_star=0.0),
-    "ravine_f0_off": dict(f_star=0.0, safeguard="off"),
-    "ravine_fstar_off": dict(f_star="L*", safeguard="off"),
+    "ravine_f0": dict(_RAVINE_ALONE, f_star=0.0),
+    "ravine_f0_off": dict(_RAVINE_ALONE, f_star=0.0, safeguard="off"),
+    "ravine_fstar_off": dict(_RAVINE_ALONE, f_star="L*", safeguard="off"),
 }
 
 

@@ -45,7 +45,7 @@ FIGURE3_START = (0.8, 0.25)
 #: classical Polyak step (Euclidean, multiplier 1), whose contraction along the ravine the
 #: figure shows. Fixed here, so that the figure does not change with the defaults.
 FIGURE3_OPTIONS = dict(short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean",
-                       multiplier=1.0, safeguard="off")
+                       multiplier=1.0, safeguard="off", f_star=0.0, on_plateau="stop")
 
 #: Figure 3 draws the tube only where ``|s| <= 0.9``: farther out its half-width exceeds
 #: the radius of curvature of the ravine and the band would fold over.
@@ -541,7 +541,8 @@ def fixed_k_study(instance, objective, means0, short_steps=(2, 3), max_evals=120
     out = {}
     for k in short_steps:
         r = ravine_method(objective, means0, max_evals=max_evals, minimizer=instance.means_star, short="em",
-                          short_steps=k, metric="euclidean", multiplier=1.0, safeguard="off")
+                          short_steps=k, metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0,
+                          on_plateau="stop")
         b = contraction_breakdown(r)
         out[int(k)] = dict(
             breakdown_distance=None if b is None else b[1],
