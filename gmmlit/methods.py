@@ -46,6 +46,9 @@ SHORT_STEP_KINDS = ("gem", "em", "pgem")
 #: Safeguards accepted by :func:`ravine_method` (``False``/``True`` mean "off"/"trial").
 SAFEGUARDS = ("off", "trial", "lookahead")
 
+#: Relaxation rules of the short steps accepted by :func:`ravine_method`.
+RELAXATIONS = ("adaptive", "off")
+
 #: What :func:`ravine_method` does when its Polyak steps keep being rejected.
 ON_PLATEAU = ("stop", "lbfgs")
 
@@ -74,6 +77,7 @@ RAVINE_DEFAULTS = dict(
     short_steps="adaptive",
     max_short_steps=20,
     adaptive_ratio=0.8,
+    relaxation="adaptive",
     metric="em",
     multiplier=4.0,
     safeguard="lookahead",
@@ -165,6 +169,20 @@ def accept_polyak(base_loss, judged_loss, safeguard="trial"):
     if check_safeguard(safeguard) == "off":
         return True
     return bool(np.isfinite(judged_loss) and judged_loss <= base_loss)
+
+
+def relaxation_factor(first_ratio, cap=0.8):
+    """Over-relaxation ``omega = 2 / (2 - q)`` of a short step, from the contraction
+    ``q = |g_1| / |g_0|`` of the first (plain) short step of the block, capped at ``cap``.
+
+    If the short step contracts the normal error like a linear map whose rates lie in
+    ``[0, q]``, the relaxed step ``theta + omega (S(theta) - theta)`` has rates in
+    ``[-q / (2 - q), q / (2 - q)]``: the slowest mode contracts by ``q / (2 - q)`` instead
+    of ``q`` (``0.43`` instead of ``0.6``), and the fastest one does not blow up. With
+    well separated clusters ``q`` is small and ``omega`` close to 1.
+    """
+    q = min(max(float(first_ratio), 0.0), float(cap))
+    return 2.0 / (2.0 - q)
 
 
 def short_phase_done(block_grad_norms, short_steps, max_short_steps=20, adaptive_ratio=0.5):
@@ -259,6 +277,7 @@ def ravine_method(
     short_steps=RAVINE_DEFAULTS["short_steps"],
     max_short_steps=RAVINE_DEFAULTS["max_short_steps"],
     adaptive_ratio=RAVINE_DEFAULTS["adaptive_ratio"],
+    relaxation=RAVINE_DEFAULTS["relaxation"],
     metric=RAVINE_DEFAULTS["metric"],
     multiplier=RAVINE_DEFAULTS["multiplier"],
     safeguard=RAVINE_DEFAULTS["safeguard"],
@@ -297,6 +316,12 @@ def ravine_method(
         Cap on the adaptive short phase.
     adaptive_ratio : float in (0, 1]
         The adaptive short phase ends when ``|g_k| > adaptive_ratio * |g_{k-1}|``.
+    relaxation : {"adaptive", "off"}
+        ``"adaptive"``: the second and later short steps of a block (``"gem"`` and
+        ``"pgem"``) are over-relaxed, their step multiplied by
+        :func:`relaxation_factor` of the first step's gradient-norm ratio (capped at
+        ``adaptive_ratio``); it speeds up the short phase when clusters overlap and EM
+        contracts slowly. ``"off"``: every short step has the step size ``step``.
     metric : {"euclidean", "em"}
         Polyak metric: ``D = I`` or ``D = diag(1 / E[psi_i])``.
     multiplier : float > 0
@@ -348,6 +373,7 @@ def ravine_method(
     short_steps = check_short_steps(short_steps)
     max_short_steps = check_positive_int(max_short_steps, "max_short_steps")
     adaptive_ratio = check_positive_float(adaptive_ratio, "adaptive_ratio", maximum=1.0)
+    relaxation = check_choice(relaxation, RELAXATIONS, "relaxation")
     metric = check_choice(metric, POLYAK_METRICS, "metric")
     multiplier = check_positive_float(multiplier, "multiplier")
     safeguard = check_safeguard(safeguard)
@@ -360,7 +386,7 @@ def ravine_method(
         first = ravine_method(
             objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer, short=short, step=step,
             short_steps=short_steps, max_short_steps=max_short_steps, adaptive_ratio=adaptive_ratio,
-            metric=metric, multiplier=multiplier, safeguard=safeguard, max_rejections=max_rejections,
+            relaxation=relaxation, metric=metric, multiplier=multiplier, safeguard=safeguard, max_rejections=max_rejections,
             f_star=f_star_mode if f_star_mode == "adaptive" else f_star, on_plateau="stop",
             record_means=record_means,
         )
@@ -370,14 +396,17 @@ def ravine_method(
                        memory=PLATEAU_LBFGS_MEMORY, record_means=record_means)
         return chain_results(first, second, options=dict(first.options, on_plateau="lbfgs"))
     options = dict(short=short, step=step, short_steps=short_steps, max_short_steps=max_short_steps,
-                   adaptive_ratio=adaptive_ratio, metric=metric, multiplier=multiplier,
+                   adaptive_ratio=adaptive_ratio, relaxation=relaxation, metric=metric, multiplier=multiplier,
                    safeguard=safeguard, max_rejections=max_rejections,
                    f_star=f_star_mode if f_star_mode == "adaptive" else f_star)
     rec = Recorder(objective, method="ravine_method", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
 
     def take_short_step(means, ev):
-        new = short_step(means, ev, short, step)
+        size = step
+        if relaxation == "adaptive" and len(norms) >= 2 and norms[0] > 0.0:
+            size = step * relaxation_factor(norms[1] / norms[0], adaptive_ratio)
+        new = short_step(means, ev, short, size)
         if not np.all(np.isfinite(new)):
             rec.stop(StopReason.NON_FINITE, "a short step produced non-finite means")
             return None, None

@@ -35,7 +35,7 @@ MISSPECIFICATION_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 #: The plain Polyak step (multiplier 1, Euclidean metric): the step whose contraction
 #: factor on a homogeneous quartic is 3/4.
-PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0, f_star=0.0, on_plateau="stop")
+PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0, f_star=0.0, on_plateau="stop", relaxation="off")
 
 #: The ravine method alone: a plateau of rejected Polyak steps stops it (after 5 in a
 #: row) instead of handing over to L-BFGS.
@@ -102,7 +102,7 @@ def tuning_configurations(which="triangle"):
     multipliers; the adaptive ratio; the safeguards; the defaults. ``which="figure1"``:
     the defaults, the defaults with EM short steps, and three plain variants.
     """
-    fixed = dict(f_star=0.0, on_plateau="stop", max_rejections=5)  # the study's target and stop rule
+    fixed = dict(f_star=0.0, on_plateau="stop", max_rejections=5, relaxation="off")  # as when the study was made
     plain = dict(fixed, short="em", metric="euclidean", multiplier=1.0, safeguard="off")
     best = dict(fixed, short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean", multiplier=3.0,
                 safeguard="off")
@@ -141,6 +141,7 @@ def tuning_configurations(which="triangle"):
         ("EM, adaptive, x3, safeguard=lookahead", dict(best, safeguard="lookahead")),
         ("default, but EM short steps", dict(short="em")),
         ("default, but adaptive ratio 0.5", dict(adaptive_ratio=0.5)),
+        ("default, but no relaxation", dict(relaxation="off")),
         ("default, but f*=0", dict(f_star=0.0)),
         ("default (no options)", {}),
     ]

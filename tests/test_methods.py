@@ -136,6 +136,30 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     assert both.options["on_plateau"] == "lbfgs" and both.extras["second_method"] == "lbfgs"
 
 
+def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
+    from gmmlit.methods import relaxation_factor
+
+    for q in (0.0, 0.1, 0.4, 0.6, 0.8):
+        omega = relaxation_factor(q)
+        # a linear contraction with rates in [0, q], relaxed: rates 1 - omega (1 - r)
+        slowest, fastest = 1 - omega * (1 - q), 1 - omega
+        assert slowest == pytest.approx(q / (2 - q)) and fastest == pytest.approx(-q / (2 - q))
+        assert abs(slowest) <= q + 1e-15
+    assert relaxation_factor(0.95) == relaxation_factor(0.8)  # capped
+    assert relaxation_factor(-1.0) == 1.0
+
+
+def test_relaxation_changes_only_later_short_steps(triangle):
+    inst, obj = triangle
+    x0 = inst.start(0.3, 0)
+    kw = dict(max_evals=6, short_steps=5, record_means=True)
+    off = ravine_method(obj, x0, relaxation="off", **kw)
+    on = ravine_method(obj, x0, relaxation="adaptive", **kw)
+    np.testing.assert_array_equal(off.means_history[:2], on.means_history[:2])  # start, first step
+    assert not np.allclose(off.means_history[2], on.means_history[2])
+    assert on.losses[5] < off.losses[5]  # faster along the slow normal modes here
+
+
 def test_chain_results_rejects_non_results(triangle):
     from gmmlit.results import chain_results
 
@@ -276,6 +300,7 @@ def test_nesterov_beats_gradient_em_on_the_ravine(triangle):
         (lambda o, x: ravine_method(o, x, f_star=np.inf), ValueError, "f_star"),
         (lambda o, x: ravine_method(o, x, f_star="guess"), ValueError, "f_star"),
         (lambda o, x: ravine_method(o, x, on_plateau="continue"), ValueError, "on_plateau"),
+        (lambda o, x: ravine_method(o, x, relaxation="always"), ValueError, "relaxation"),
         (lambda o, x: ravine_method(o, x, metric="manhattan"), ValueError, "metric"),
         (lambda o, x: ravine_method(o, x, short="newton"), ValueError, "short"),
         (lambda o, x: ravine_method(o, x, short="pgem", step=-0.5), ValueError, "step"),
