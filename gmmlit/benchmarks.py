@@ -5,7 +5,12 @@
 next to the unavoidable work of the same size timed in the same run: the two matrix
 products ``Z @ delta^T`` and ``(psi c)^T Z`` and one ``exp`` over the ``N x n`` exponents.
 The ratio floor / evaluation says how close the kernel is to that floor (1 is the floor
-itself). The growth exponents in ``N``, ``n`` and ``d`` are fitted by least squares.
+itself). The floor is timed twice: over the whole ``N x n`` arrays at once, and in blocks
+of the kernel's chunk size (the kernel bounds its memory by chunking, which also keeps its
+arrays in cache; the unchunked floor turns memory bound once its arrays outgrow the cache,
+so at large ``N`` the chunked floor is the demanding comparison). The peak memory of one
+evaluation (``tracemalloc``) is reported next to the chunk size. The growth exponents of
+the evaluation time in ``N``, ``n`` and ``d`` are fitted by least squares.
 
 ``python -m gmmlit bench methods`` (see :func:`gmmlit.method_benchmarks.methods_table`) runs every method to the
 tolerances ``1e-6 .. 1e-12`` on fixed seeded instances.
@@ -17,6 +22,7 @@ measured in the same process are compared.
 from __future__ import annotations
 
 import csv
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -59,17 +65,26 @@ def kernel_case(n_nodes, n, d, seed=0):
     return objective, means
 
 
-def floor_time(n_nodes, n, d, seed=0, repeats=5):
-    """Time of the unavoidable work: two ``(N x d) (d x n)`` products and one ``exp`` over ``N x n``."""
+def floor_time(n_nodes, n, d, seed=0, repeats=5, chunk=None):
+    """Time of the unavoidable work: two ``(N x d) (d x n)`` products and one ``exp`` over ``N x n``.
+
+    With ``chunk``, the same work in blocks of ``chunk`` nodes (as the kernel does it): the
+    arrays then stay in cache, while the unchunked floor becomes memory bound once the
+    ``N x n`` arrays outgrow it.
+    """
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n_nodes, d))
     delta = rng.standard_normal((n, d))
     e = -rng.random((n_nodes, n))
+    step = n_nodes if chunk is None else max(1, int(chunk))
 
     def work():
-        a = z @ delta.T
-        p = np.exp(e)
-        return a, p.T @ z
+        out = np.zeros((n, d))
+        for lo in range(0, n_nodes, step):
+            zc = z[lo:lo + step]
+            zc @ delta.T
+            out += np.exp(e[lo:lo + step]).T @ zc
+        return out
 
     return best_time(work, repeats)
 
@@ -79,12 +94,19 @@ def kernel_row(n_nodes, n, d, repeats=5):
     objective, means = kernel_case(n_nodes, n, d)
     t_eval = best_time(lambda: objective.loss_and_grad(means), repeats)
     t_floor = floor_time(n_nodes, n, d, repeats=repeats)
+    t_chunked = floor_time(n_nodes, n, d, repeats=repeats, chunk=objective.chunk_size)
     tracemalloc.start()
     objective.loss_and_grad(means)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return dict(N=n_nodes, n=n, d=d, seconds=t_eval, floor_seconds=t_floor, floor_ratio=t_floor / t_eval,
+                chunked_floor_seconds=t_chunked, chunked_floor_ratio=t_chunked / t_eval,
                 peak_MB=peak / 2 ** 20, chunk=objective.chunk_size)
+
+
+#: Columns of the printed kernel table.
+KERNEL_COLUMNS = ["N", "n", "d", "seconds", "floor_seconds", "floor_ratio", "chunked_floor_seconds",
+                  "chunked_floor_ratio", "peak_MB", "chunk"]
 
 
 def kernel_sizes(quick=False):
@@ -137,15 +159,35 @@ def format_rows(rows, columns):
     return "\n".join(lines)
 
 
-def write_csv(rows, path):
-    """Write rows (dicts with the same keys) as CSV."""
+def write_csv(rows, path, comments=()):
+    """Write rows (dicts with the same keys) as CSV, after ``# ...`` comment lines."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
+        for line in comments:
+            fh.write(f"# {line}\n")
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def read_kernel_csv(path):
+    """Read a table written by :func:`main` (``kernel.csv``): ``(rows, comments)``, with
+    the sizes as ``int``, times, ratios and memory as ``float``, and the comment lines
+    (the command, the BLAS threads, the fitted exponents) as a dict ``key -> text``."""
+    comments, body = {}, []
+    with open(Path(path), newline="") as fh:
+        for line in fh.read().splitlines():
+            if line.startswith("#"):
+                key, _, value = line[1:].partition(":")
+                comments[key.strip()] = value.strip()
+            else:
+                body.append(line)
+    rows = []
+    for raw in csv.DictReader(body):
+        rows.append({k: (int(v) if k in ("N", "n", "d", "chunk") else float(v)) for k, v in raw.items()})
+    return rows, comments
 
 
 def main(which="all", quick=False, jobs=1, out=None):
@@ -153,10 +195,14 @@ def main(which="all", quick=False, jobs=1, out=None):
     if which in ("kernel", "all"):
         rows, exponents = kernel_table(quick)
         print("Kernel: one loss+gradient evaluation vs the floor (2 matmuls + 1 exp of the same size)")
-        print(format_rows(rows, ["N", "n", "d", "seconds", "floor_seconds", "floor_ratio", "peak_MB", "chunk"]))
+        print(format_rows(rows, KERNEL_COLUMNS))
         print("fitted exponents of time: " + ", ".join(f"{k}: {v:.2f}" for k, v in exponents.items()))
         if out is not None:
-            print("wrote", write_csv(rows, Path(out) / "kernel.csv"))
+            cmd = f"python -m gmmlit bench kernel{' --quick' if quick else ''} --out {out}"
+            threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+            comments = [f"command: {cmd}", f"OPENBLAS_NUM_THREADS: {threads}",
+                        "exponents: " + ", ".join(f"{k}={v:.3f}" for k, v in exponents.items())]
+            print("wrote", write_csv(rows, Path(out) / "kernel.csv", comments))
     if which in ("methods", "all"):
         try:
             from .method_benchmarks import methods_main

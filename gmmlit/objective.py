@@ -33,24 +33,52 @@ _SERIES_CUTOFF = 1.0
 _SERIES_TERMS = 18  # remainder < 1/19! < 1e-17 for |s| <= 1
 
 
+def _factorials(count):
+    out = [1.0]
+    for k in range(1, count):
+        out.append(out[-1] * k)
+    return out
+
+
+_FACTORIALS = _factorials(_SERIES_TERMS + 3)
+
+
+def series_terms(s_max):
+    """Number ``T`` of Taylor terms ``s^2 (1/2! + s/3! + ... + s^(T-1)/(T+1)!)`` for which
+    the remainder is below ``1e-17`` relative for every ``|s| <= s_max <= 1``: the least
+    ``T`` with ``2 s_max^T / (T + 2)! < 1e-17`` (18 at ``s_max = 1``, 3 at ``1e-6``)."""
+    s_max = float(s_max)
+    for t in range(1, _SERIES_TERMS + 1):
+        if 2.0 * s_max ** t / _FACTORIALS[t + 2] < 1e-17:
+            return t
+    return _SERIES_TERMS
+
+
 def bregman_integrand(s):
     """``e^s - 1 - s`` with full relative accuracy, also for tiny ``|s|``.
 
-    For ``|s| <= 1`` it sums ``s^2 (1/2! + s/3! + ... )`` by Horner's rule (18 terms,
-    truncation below ``1e-17`` relative); elsewhere ``expm1(s) - s`` has no cancellation.
+    For ``|s| <= 1`` it sums ``s^2 (1/2! + s/3! + ... )`` by Horner's rule, with as many
+    terms as the largest such ``|s|`` needs for a truncation below ``1e-17`` relative
+    (:func:`series_terms`: at most 18, three near a minimiser where ``|s|`` is tiny);
+    elsewhere ``expm1(s) - s`` has no cancellation.
     """
     s = np.asarray(s, dtype=float)
-    small = np.abs(s) <= _SERIES_CUTOFF
+    a = np.abs(s)
+    small = a <= _SERIES_CUTOFF
+    all_small = bool(np.all(small))
+    ss = s if all_small else s[small]
     out = np.empty_like(s)
-    ss = s[small]
-    acc = np.zeros_like(ss)
-    # coefficients 1/k! for k = T+1 down to 2
-    fact = [1.0]
-    for k in range(1, _SERIES_TERMS + 2):
-        fact.append(fact[-1] * k)
-    for k in range(_SERIES_TERMS + 1, 1, -1):
-        acc = acc * ss + 1.0 / fact[k]
-    out[small] = acc * ss * ss
+    if ss.size:
+        terms = series_terms(np.max(np.abs(ss)))
+        acc = np.full_like(ss, 1.0 / _FACTORIALS[terms + 1])
+        for k in range(terms, 1, -1):
+            acc *= ss
+            acc += 1.0 / _FACTORIALS[k]
+        acc *= ss
+        acc *= ss
+        if all_small:
+            return acc
+        out[small] = acc
     big = ~small
     with np.errstate(over="ignore"):
         out[big] = np.expm1(s[big]) - s[big]
@@ -130,11 +158,15 @@ class PopulationKL:
         if chunk_size is None:
             chunk_size = max(256, int(32e6 // (8 * max(n, 1) * max(d, 1) * 4)))
         self.chunk_size = check_positive_int(chunk_size, "chunk_size")
+        # each chunk of nodes, transposed, with a row of ones: shape (d + 1, C). The kernel
+        # works on (students x nodes) arrays, whose reductions over the students run along
+        # long contiguous rows (numpy reduces a short contiguous axis about 10 times slower)
+        self._z1t = [
+            np.ascontiguousarray(np.vstack([self._z[lo:hi].T, np.ones((1, hi - lo))])) for lo, hi in self._chunks()
+        ]
         # log p* (up to the shared constant) at the nodes of each teacher component
-        k = self._z.shape[0]
         self._lse_star = [
-            self._log_mixture(teacher.weights, teacher.means - teacher.means[j], 0, k)
-            for j in range(teacher.n_components)
+            self._log_mixture(teacher.weights, teacher.means - teacher.means[j]) for j in range(teacher.n_components)
         ]
         self.n_evals = 0
         self.counts = Counter()
@@ -178,19 +210,36 @@ class PopulationKL:
         )
 
     # ------------------------------------------------------------------ kernel
-    def _exponents(self, log_w, delta, lo, hi):
-        """``log w_i - |z - delta_i|^2 / 2`` for nodes ``lo:hi``; shape ``(C, k)``.
+    def _shifted_exponents(self, log_w, delta, chunk):
+        """``log w_i - |z - delta_i|^2 / 2 + |z|^2 / 2`` at the nodes of chunk ``chunk``;
+        shape ``(k, C)`` (components x nodes).
 
-        Formed in place as ``z.delta_i + (log w_i - |delta_i|^2/2) - |z|^2/2``: one matrix
-        product and two passes over the ``C x k`` array.
+        That is ``delta_i.z + (log w_i - |delta_i|^2/2)``: one matrix product with the
+        chunk's nodes, a row of ones appended. The per-node term ``-|z|^2/2`` is left out:
+        it is the same for every component, so it cancels in the log-sum-exp's shift and
+        in the responsibilities, and is added back once per node.
         """
-        e = self._z[lo:hi] @ delta.T
-        e += log_w - 0.5 * np.einsum("kd,kd->k", delta, delta)
-        e -= 0.5 * self._zz[lo:hi, None]
-        return e
+        coef = np.empty((delta.shape[0], delta.shape[1] + 1))
+        coef[:, :-1] = delta
+        coef[:, -1] = log_w - 0.5 * np.einsum("kd,kd->k", delta, delta)
+        return coef @ self._z1t[chunk]
 
-    def _log_mixture(self, weights, delta, lo, hi):
-        return logsumexp_rows(self._exponents(np.log(weights), delta, lo, hi))
+    def _normalised_exponentials(self, log_w, delta, chunk, lo, hi):
+        """``(e, total, log_mix)``: ``e = exp(exponents - their max over components)``,
+        shape ``(k, C)``, ``total`` its column sums and ``log_mix`` the log of the mixture
+        density at the nodes (up to the shared constant), all from one ``exp``."""
+        e = self._shifted_exponents(log_w, delta, chunk)
+        top = np.max(e, axis=0)
+        np.subtract(e, top[None, :], out=e)
+        np.exp(e, out=e)
+        total = np.ones(e.shape[0]) @ e
+        return e, total, (top - 0.5 * self._zz[lo:hi]) + np.log(total)
+
+    def _log_mixture(self, weights, delta):
+        """``log sum_i w_i N(z; delta_i, I)`` (up to the shared constant) at every node."""
+        log_w = np.log(weights)
+        return np.concatenate([self._normalised_exponentials(log_w, delta, c, lo, hi)[2]
+                               for c, (lo, hi) in enumerate(self._chunks())])
 
     def _chunks(self):
         total = self._z.shape[0]
@@ -199,24 +248,21 @@ class PopulationKL:
 
     def _node_terms(self, means):
         """For each teacher component ``j`` and chunk of nodes, yield
-        ``(j, delta, lo, hi, w, s, e, total)``: ``delta = means - mu*_j``, the node weights
-        ``w = pi*_j w_k``, ``s = log p_theta - log p*`` at the nodes, and the responsibilities
-        ``psi = e / total[:, None]`` (left unnormalised so that callers fold the division
-        into the weights they multiply by). One ``exp`` over the chunk serves both
-        ``log p_theta`` and the responsibilities.
+        ``(j, delta, c, lo, hi, w, s, e, total)``: ``delta = means - mu*_j``, the chunk's
+        index ``c`` and node range, the node weights ``w = pi*_j w_k``,
+        ``s = log p_theta - log p*`` at the nodes, and the responsibilities
+        ``psi = e / total[None, :]``, shape ``(n, C)`` (left unnormalised so that callers
+        fold the division into the weights they multiply by). One ``exp`` over the chunk
+        serves both ``log p_theta`` and the responsibilities.
         """
         t = self.teacher
         log_pi = np.log(self.weights)
         for j in range(t.n_components):
             delta = means - t.means[j]
-            for lo, hi in self._chunks():
-                e = self._exponents(log_pi, delta, lo, hi)
-                top = np.max(e, axis=1)
-                np.subtract(e, top[:, None], out=e)
-                np.exp(e, out=e)
-                total = np.sum(e, axis=1)
-                s = top + np.log(total) - self._lse_star[j][lo:hi]
-                yield j, delta, lo, hi, t.weights[j] * self._w[lo:hi], s, e, total
+            for c, (lo, hi) in enumerate(self._chunks()):
+                e, total, log_mix = self._normalised_exponentials(log_pi, delta, c, lo, hi)
+                s = log_mix - self._lse_star[j][lo:hi]
+                yield j, delta, c, lo, hi, t.weights[j] * self._w[lo:hi], s, e, total
 
     def _pass(self, means, *, want_grad=True, want_em=False):
         t = self.teacher
@@ -226,24 +272,32 @@ class PopulationKL:
         mass = np.zeros(n)
         moment = np.zeros((n, d))
         bregman = self.form == "bregman"
-        for j, delta, lo, hi, w, s, e, total in self._node_terms(means):
+        for j, delta, c, lo, hi, w, s, e, total in self._node_terms(means):
             if bregman:
                 loss += float(w @ bregman_integrand(s))
             else:
                 loss -= float(w @ s)
             if not (want_grad or want_em):
                 continue
-            z = self._z[lo:hi]
+            # grad_i = sum_x c_x psi_ix (z_x - delta_i) and the EM sums sum_x w_x psi_ix (z_x, 1),
+            # with psi = e / total: one product of e with the chunk's nodes (and ones), each
+            # node scaled by its coefficient over total
+            z1t = self._z1t[c]
+            rows = (d + 1) * (int(want_grad) + int(want_em))
+            scaled = np.empty((rows, hi - lo))
             if want_grad:
-                # c_x psi_xi with psi = e / total, in one pass
-                c = w * np.expm1(s) if bregman else -w
-                cp = e * (c / total)[:, None]
-                grad += cp.T @ z - delta * cp.sum(axis=0)[:, None]
+                coeff = w * np.expm1(s) if bregman else -w
+                np.multiply(z1t, coeff / total, out=scaled[:d + 1])
             if want_em:
-                wp = e * (w / total)[:, None]
-                mj = wp.sum(axis=0)
+                np.multiply(z1t, w / total, out=scaled[rows - (d + 1):])
+            sums = e @ scaled.T
+            if want_grad:
+                grad += sums[:, :d] - delta * sums[:, d:d + 1]
+            if want_em:
+                off = rows - (d + 1)
+                mj = sums[:, off + d]
                 mass += mj
-                moment += wp.T @ z + mj[:, None] * t.means[j][None, :]
+                moment += sums[:, off:off + d] + mj[:, None] * t.means[j][None, :]
         return loss, grad, mass, moment
 
     # ------------------------------------------------------------------ public API
@@ -291,8 +345,8 @@ class PopulationKL:
         blocks = np.zeros((n, d, d))
         diag_mass = np.zeros(n)
         bregman = self.form == "bregman"
-        for _, delta, lo, hi, w, s, e, total in self._node_terms(means):
-            psi = e / total[:, None]
+        for _, delta, _, lo, hi, w, s, e, total in self._node_terms(means):
+            psi = (e / total[None, :]).T
             r = self._z[lo:hi, None, :] - delta[None, :, :]
             g = (psi[:, :, None] * r).reshape(hi - lo, n * d)
             outer += g.T @ (g * w[:, None])

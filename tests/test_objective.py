@@ -229,3 +229,24 @@ def test_rule_size_guard():
     t = Mixture([1.0], np.zeros((1, 6)))
     with pytest.raises(ValueError, match="nodes"):
         PopulationKL(t, [1.0], TrapezoidRule(0.05, 10.0))
+
+
+def test_bregman_integrand_with_fewer_terms_matches_the_full_series():
+    # the number of Taylor terms adapts to the largest |s|; against the full 18-term sum
+    # (and against decimal arithmetic) nothing changes beyond an ulp or two
+    from decimal import Decimal, getcontext
+
+    from gmmlit.objective import series_terms
+
+    getcontext().prec = 50
+    rng = np.random.default_rng(3)
+    assert [series_terms(x) for x in (1.0, 1e-3, 1e-6, 0.0)] == [18, 5, 3, 1]
+    for scale in (1.0, 1e-1, 1e-3, 1e-6, 1e-10):
+        s = scale * rng.uniform(-1.0, 1.0, 200)
+        got = bregman_integrand(s)
+        for x, g in zip(s[:40], got[:40]):
+            exact = Decimal(float(x)).exp() - 1 - Decimal(float(x))
+            assert abs(Decimal(float(g)) - exact) <= abs(exact) * Decimal(4e-16), (scale, x)
+    # a mixed array (some |s| > 1) takes both branches
+    mixed = np.array([1e-9, -2.5, 0.3, 4.0])
+    np.testing.assert_allclose(bregman_integrand(mixed)[[1, 3]], np.expm1(mixed[[1, 3]]) - mixed[[1, 3]], rtol=1e-15)
