@@ -74,6 +74,19 @@ _claim("polyak.figures-1-3",
        "alternating method reaches $10^{-12}$ far sooner than EM and gradient EM (Figure 1).",
        "book/polyak", "test_figures_slowdown_polyak::test_figure3_data_and_claims",
        "test_figures_slowdown_polyak::test_figure1_runs_and_claims")
+_claim("polyak.floor-estimate",
+       "Two points of a ravine of growth degree $p$ determine its floor: "
+       "$L^*=(\\rho L_2-L_1)/(\\rho-1)$ with $\\rho=(g_1/g_2)^{p/(p-1)}$; with the estimate as target the "
+       "Polyak steps reach a positive floor where the target 0 stalls, and a plateau hands over to L-BFGS.",
+       "book/polyak", "test_steps::test_floor_estimate_is_exact_on_a_power_law",
+       "test_steps::test_floor_estimate_with_the_wrong_degree_errs_on_the_safe_side",
+       "test_methods::test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls",
+       "test_methods::test_plateau_hands_over_to_lbfgs_and_records_both_stages")
+_claim("polyak.relaxation",
+       "Over-relaxing the short steps by $2/(2-q)$ maps the rates $[0,q]$ of a linear contraction to "
+       "$[-q/(2-q),q/(2-q)]$.", "book/polyak",
+       "test_methods::test_relaxation_factor_balances_the_slowest_and_fastest_modes",
+       "test_methods::test_relaxation_changes_only_later_short_steps")
 _claim("polyak.study-factors",
        "On the running example the default ravine method reaches $L\\le10^{-12}$ within 150 evaluations; "
        "gradient EM and EM do not reach $10^{-10}$ within 5,000; plain Polyak factors are near 3/4.",
