@@ -25,6 +25,12 @@ A safeguard may reject a Polyak step that raises the loss (judged at the trial p
 or at the end of the next short phase); a rejected trial is recorded as a non-accepted
 Polyak trial and the method continues from the base point of the step.
 
+The target ``f*`` of the Polyak step is given, or estimated from the points before and
+after each trial (:func:`gmmlit.steps.floor_estimate`). Short steps after the first of a
+block may be over-relaxed (:func:`relaxation_factor`). When Polyak steps keep being
+rejected, the method stops or hands the rest of the budget over to L-BFGS
+(``on_plateau``).
+
 The defaults (:data:`RAVINE_DEFAULTS`) are the configuration found best by the tuning
 study in :mod:`gmmlit.studies`.
 """
@@ -386,8 +392,9 @@ def ravine_method(
         first = ravine_method(
             objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer, short=short, step=step,
             short_steps=short_steps, max_short_steps=max_short_steps, adaptive_ratio=adaptive_ratio,
-            relaxation=relaxation, metric=metric, multiplier=multiplier, safeguard=safeguard, max_rejections=max_rejections,
-            f_star=f_star_mode if f_star_mode == "adaptive" else f_star, on_plateau="stop",
+            relaxation=relaxation, metric=metric, multiplier=multiplier, safeguard=safeguard,
+            max_rejections=max_rejections, f_star=f_star_mode if f_star_mode == "adaptive" else f_star,
+            on_plateau="stop",
             record_means=record_means,
         )
         if first.stop_reason not in (StopReason.REJECTED_STEPS, StopReason.AT_FLOOR) or first.n_evals >= max_evals:
