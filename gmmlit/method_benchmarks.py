@@ -332,9 +332,12 @@ def read_methods_csv(path):
     return rows, command
 
 
-def format_methods_table(rows):
-    """A plain-text table: evaluations to every tolerance, final loss, wall time."""
-    cols = ["instance", "seed", "method"] + [f"evals_{t:.0e}" for t in TOLERANCES] + \
+def format_methods_table(rows, what="evals"):
+    """A plain-text table: evaluations (``what="evals"``) or seconds (``what="seconds"``) to
+    every tolerance, then final loss, excess over the floor, wall time and stop reason."""
+    if what not in ("evals", "seconds"):
+        raise ValueError(f"what must be 'evals' or 'seconds', got {what!r}")
+    cols = ["instance", "seed", "method"] + [f"{what}_{t:.0e}" for t in TOLERANCES] + \
            ["final_loss", "excess_loss", "wall_time", "stop_reason"]
     widths = [18, 4, 20] + [10] * len(TOLERANCES) + [11, 11, 9, 14]
     lines = [" ".join(f"{c:>{w}}" for c, w in zip(cols, widths))]
@@ -342,7 +345,8 @@ def format_methods_table(rows):
         cells = []
         for c, w in zip(cols, widths):
             v = r[c]
-            cells.append(f"{v:>{w}.3e}" if isinstance(v, float) and c != "wall_time" else f"{str(v):>{w}}")
+            plain = c == "wall_time" or c.startswith("seconds_")
+            cells.append(f"{v:>{w}.3e}" if isinstance(v, float) and not plain else f"{str(v):>{w}}")
         lines.append(" ".join(cells))
     return "\n".join(lines)
 
@@ -356,6 +360,8 @@ def methods_main(quick=False, jobs=1, out=None):
           f"local minimum of the run's basin); "
           f"{'quick' if quick else 'full'} version; RAVINE_DEFAULTS = {RAVINE_DEFAULTS}")
     print(format_methods_table(rows))
+    print("\nSeconds to each tolerance (the run's wall time times the share of its evaluations before the crossing)")
+    print(format_methods_table(rows, "seconds"))
     print("\nHeadline: best gmmlit method, and the default, vs scipy L-BFGS (evaluations)")
     for h in headline(rows):
         print(f"{h['instance']:>18} seed {h['seed']} tol {h['tol']:.0e}: {h['best_method']:>20} "

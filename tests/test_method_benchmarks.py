@@ -121,3 +121,15 @@ def test_local_minimum_finds_a_strict_local_minimum_of_the_misspecified_floor():
     assert again["loss"] == pytest.approx(out["loss"], rel=1e-12)
     with pytest.raises(ValueError, match="max_iter"):
         local_minimum(obj, x0, max_iter=0)
+
+
+def test_format_methods_table_prints_evaluations_or_seconds():
+    from gmmlit.method_benchmarks import format_methods_table
+
+    rows = _rows()
+    evals = format_methods_table(rows)
+    seconds = format_methods_table(rows, "seconds")
+    assert "evals_1e-06" in evals.splitlines()[0] and "seconds_1e-06" in seconds.splitlines()[0]
+    assert "0.8" in seconds.splitlines()[1]  # 2 s * 2/5 evaluations to 1e-6
+    with pytest.raises(ValueError, match="what"):
+        format_methods_table(rows, "minutes")
