@@ -172,10 +172,9 @@ def write_csv(rows, path, comments=()):
     return path
 
 
-def read_kernel_csv(path):
-    """Read a table written by :func:`main` (``kernel.csv``): ``(rows, comments)``, with
-    the sizes as ``int``, times, ratios and memory as ``float``, and the comment lines
-    (the command, the BLAS threads, the fitted exponents) as a dict ``key -> text``."""
+def read_commented_csv(path):
+    """Read a table written by :func:`write_csv`: ``(rows, comments)``, the rows as dicts of
+    strings and the ``# key: value`` comment lines as a dict ``key -> value``."""
     comments, body = {}, []
     with open(Path(path), newline="") as fh:
         for line in fh.read().splitlines():
@@ -184,9 +183,15 @@ def read_kernel_csv(path):
                 comments[key.strip()] = value.strip()
             else:
                 body.append(line)
-    rows = []
-    for raw in csv.DictReader(body):
-        rows.append({k: (int(v) if k in ("N", "n", "d", "chunk") else float(v)) for k, v in raw.items()})
+    return list(csv.DictReader(body)), comments
+
+
+def read_kernel_csv(path):
+    """Read a table written by :func:`main` (``kernel.csv``): ``(rows, comments)``, with
+    the sizes as ``int``, times, ratios and memory as ``float``, and the comment lines
+    (the command, the BLAS threads, the fitted exponents) as a dict ``key -> text``."""
+    raw_rows, comments = read_commented_csv(path)
+    rows = [{k: (int(v) if k in ("N", "n", "d", "chunk") else float(v)) for k, v in raw.items()} for raw in raw_rows]
     return rows, comments
 
 

@@ -40,17 +40,16 @@ spent before the crossing (evaluations dominate the cost).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
+from .benchmarks import read_commented_csv, write_csv
 from .instances import figure1_instance, misspecified_instance, triangle_instance
 from .methods import RAVINE_DEFAULTS, em, gradient_em, ravine_method
 from .parallel import map_trials
 from .peers import bfgs, lbfgs, nesterov
 from .quadrature import ProductRule, TrapezoidRule
-from .results import StopReason
 from .validation import check_positive_float, check_positive_int
 
 #: The loss tolerances of the table.
@@ -295,31 +294,15 @@ def headline(rows, peer="lbfgs", default="ravine_default"):
 # ---------------------------------------------------------------------------- CSV
 def write_methods_csv(rows, path, command=""):
     """Write the rows as CSV with a first comment line ``# command: ...``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        fh.write(f"# command: {command}\n")
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(rows, path, [f"command: {command}"])
 
 
 def read_methods_csv(path):
     """Read a table written by :func:`write_methods_csv`: ``(rows, command)``; counts
     become ``int``, ``"-"`` stays ``"-"``, losses and times ``float``."""
-    path = Path(path)
-    command = ""
-    with open(path, newline="") as fh:
-        lines = fh.read().splitlines()
-    body = []
-    for line in lines:
-        if line.startswith("# command:"):
-            command = line[len("# command:"):].strip()
-        elif not line.startswith("#"):
-            body.append(line)
+    raw_rows, comments = read_commented_csv(path)
     rows = []
-    for raw in csv.DictReader(body):
+    for raw in raw_rows:
         row = {}
         for k, v in raw.items():
             if k in ("instance", "method", "stop_reason") or v == "-":
@@ -329,7 +312,7 @@ def read_methods_csv(path):
             else:
                 row[k] = float(v)
         rows.append(row)
-    return rows, command
+    return rows, comments.get("command", "")
 
 
 def format_methods_table(rows, what="evals"):

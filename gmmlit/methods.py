@@ -386,26 +386,20 @@ def ravine_method(
     max_rejections = check_positive_int(max_rejections, "max_rejections")
     f_star_mode, f_star = check_f_star(f_star)
     on_plateau = check_choice(on_plateau, ON_PLATEAU, "on_plateau")
+    options = dict(short=short, step=step, short_steps=short_steps, max_short_steps=max_short_steps,
+                   adaptive_ratio=adaptive_ratio, relaxation=relaxation, metric=metric, multiplier=multiplier,
+                   safeguard=safeguard, max_rejections=max_rejections,
+                   f_star=f_star_mode if f_star_mode == "adaptive" else f_star)
     if on_plateau == "lbfgs":
         from .peers import lbfgs  # peers builds on this module
 
-        first = ravine_method(
-            objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer, short=short, step=step,
-            short_steps=short_steps, max_short_steps=max_short_steps, adaptive_ratio=adaptive_ratio,
-            relaxation=relaxation, metric=metric, multiplier=multiplier, safeguard=safeguard,
-            max_rejections=max_rejections, f_star=f_star_mode if f_star_mode == "adaptive" else f_star,
-            on_plateau="stop",
-            record_means=record_means,
-        )
+        first = ravine_method(objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer,
+                              record_means=record_means, on_plateau="stop", **options)
         if first.stop_reason not in (StopReason.REJECTED_STEPS, StopReason.AT_FLOOR) or first.n_evals >= max_evals:
             return first
         second = lbfgs(objective, first.means, max_evals=max_evals - first.n_evals, tol=tol, minimizer=minimizer,
                        memory=PLATEAU_LBFGS_MEMORY, record_means=record_means)
         return chain_results(first, second, options=dict(first.options, on_plateau="lbfgs"))
-    options = dict(short=short, step=step, short_steps=short_steps, max_short_steps=max_short_steps,
-                   adaptive_ratio=adaptive_ratio, relaxation=relaxation, metric=metric, multiplier=multiplier,
-                   safeguard=safeguard, max_rejections=max_rejections,
-                   f_star=f_star_mode if f_star_mode == "adaptive" else f_star)
     rec = Recorder(objective, method="ravine_method", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
 
