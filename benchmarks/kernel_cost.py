@@ -6,16 +6,16 @@ Run from the repository root::
     .venv/bin/python benchmarks/kernel_cost.py --quick   # smaller reference, fewer rules
     .venv/bin/python benchmarks/kernel_cost.py --blas-threads 0   # leave BLAS threading alone
 
-The instance is :func:`gmmlit.instances.figure1_instance` (teacher separations 5.5, 9.5
+The instance is :func:`gmmlit.core.instances.figure1_instance` (teacher separations 5.5, 9.5
 and 11.0). Errors are relative errors of loss and gradient against a much finer product
-rule evaluated slice by slice (:func:`gmmlit.accuracy.sliced_product_reference`), whose
+rule evaluated slice by slice (:func:`gmmlit.book.accuracy.sliced_product_reference`), whose
 own accuracy is estimated by comparing it with a second fine rule. They are measured at
 three points: a typical start ``theta* + 0.3 N(0, I)``, a point at distance 0.1 along
 the tangent space (the ravine, where the gradient is small), and a point at distance
 0.01 in a random direction. Timings are the smallest of a few repeats of one
 loss-and-gradient evaluation; on a shared machine they are also given as a ratio to a
 baseline timed in the same run: the unavoidable work of one pass over 2^18 nodes with
-20 students in d = 5 (:func:`gmmlit.benchmarks.floor_time`: two matrix products and one
+20 students in d = 5 (:func:`gmmlit.bench.kernel.floor_time`: two matrix products and one
 ``exp``).
 
 The requirement studied: a rule with relative error about 1e-3 at <= 0.1 s per
@@ -39,7 +39,7 @@ import time
 
 def candidate_rules(quick):
     """The rules compared (built inside a function: numpy is imported only in :func:`main`)."""
-    from gmmlit.quadrature import ProductRule, SobolRule
+    from gmmlit.core.quadrature import ProductRule, SobolRule
 
     if quick:
         return [SobolRule(2 ** 12), SobolRule(2 ** 16), ProductRule(0.5, 6.0, 4), ProductRule(0.35, 6.0, 6)]
@@ -71,16 +71,16 @@ def main(argv=None):
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
             os.environ[var] = str(args.blas_threads)
 
-    from gmmlit.accuracy import (
+    from gmmlit.book.accuracy import (
         format_error_table,
         probe_point,
         relative_error,
         rule_error_table,
         sliced_product_reference,
     )
-    from gmmlit.benchmarks import floor_time
-    from gmmlit.instances import figure1_instance
-    from gmmlit.quadrature import default_rule
+    from gmmlit.bench.kernel import floor_time
+    from gmmlit.core.instances import figure1_instance
+    from gmmlit.core.quadrature import default_rule
 
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}")
     inst = figure1_instance()
@@ -102,7 +102,7 @@ def main(argv=None):
               f"difference: loss {relative_error(checks[k][0], refs[k][0]):.1e}, "
               f"grad {relative_error(checks[k][1], refs[k][1]):.1e}")
     baseline = floor_time(2 ** 18, 20, 5)
-    print(f"baseline (gmmlit.benchmarks.floor_time: two (2^18 x 5)(5 x 20) products, one exp "
+    print(f"baseline (gmmlit.bench.kernel.floor_time: two (2^18 x 5)(5 x 20) products, one exp "
           f"over 2^18 x 20): {baseline * 1e3:.1f} ms")
     rows = rule_error_table(inst, rules, points, refs, baseline=baseline)
     print("\nrelative errors (loss, grad: largest over the points; then per point), seconds per evaluation")

@@ -6,11 +6,12 @@ Charisopoulos, "Local linear convergence of gradient methods for overparameteriz
 Gaussian mixtures" (arXiv 2605.30936, 2026).
 """
 
-from . import instances
-from .instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
-from .mixture import Mixture
-from .objective import Evaluation, PopulationKL, bregman_integrand
-from .geometry import (
+from . import _moved
+from .core import instances
+from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
+from .core.mixture import Mixture
+from .core.objective import Evaluation, PopulationKL, bregman_integrand
+from .core.geometry import (
     best_assignment,
     cluster_bias,
     current_delta_pi,
@@ -23,12 +24,12 @@ from .geometry import (
     tangent_projector,
     weight_mismatch,
 )
-from .global_phase import GlobalPhaseResult, global_phase
-from .methods import em, gradient_em, ravine_method
-from .peers import bfgs, lbfgs, nesterov
-from .results import OptimizationResult, StopReason
-from .steps import PolyakStep, em_step, gradient_em_step, polyak_step
-from .quadrature import (
+from .optim.global_phase import GlobalPhaseResult, global_phase
+from .optim.methods import em, gradient_em, ravine_method
+from .optim.peers import bfgs, lbfgs, nesterov
+from .optim.results import OptimizationResult, StopReason
+from .optim.steps import PolyakStep, em_step, gradient_em_step, polyak_step
+from .core.quadrature import (
     GaussHermiteRule,
     IntegrationRule,
     ProductRule,
@@ -37,7 +38,9 @@ from .quadrature import (
     default_rule,
 )
 
-__version__ = "0.1.0"
+_moved.install()
+
+__version__ = "0.2.0"
 
 __all__ = [
     "instances",

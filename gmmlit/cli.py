@@ -31,7 +31,7 @@ def _seed(text):
 
 def build_parser():
     """The argument parser (exposed for tests and documentation)."""
-    from .reproduce import FIGURES
+    from .book.reproduce import FIGURES
 
     parser = argparse.ArgumentParser(
         prog="gmmlit",
@@ -65,7 +65,7 @@ def build_parser():
 
 
 def _cmd_reproduce(args):
-    from .reproduce import FIGURES, reproduce
+    from .book.reproduce import FIGURES, reproduce
 
     names = list(FIGURES) if args.figure == "all" else [args.figure]
     for name in names:
@@ -77,13 +77,13 @@ def _cmd_reproduce(args):
 
 
 def _cmd_bench(args):
-    from . import benchmarks
+    from .bench import kernel
 
-    return benchmarks.main(which=args.which, quick=args.quick, jobs=args.jobs, out=args.out)
+    return kernel.main(which=args.which, quick=args.quick, jobs=args.jobs, out=args.out)
 
 
 def _cmd_check(args):
-    from . import claims
+    from .ledger import claims
 
     chosen = None
     if args.only:

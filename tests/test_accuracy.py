@@ -5,8 +5,8 @@ and gradient is at most 1e-10 in d = 1 and d = 2 for teachers with m <= 3 compon
 separations up to 10, near the minimiser and at distance 1 from it, and loss and
 gradient are at most 1e-15 at the minimiser in every dimension.
 
-References: :func:`gmmlit.reference.reference_1d` (mpmath, 30 digits) and
-:func:`gmmlit.reference.reference_2d` (extended-precision trapezoid rule, step 0.05).
+References: :func:`gmmlit.core.reference.reference_1d` (mpmath, 30 digits) and
+:func:`gmmlit.core.reference.reference_2d` (extended-precision trapezoid rule, step 0.05).
 Both are slow, so each is computed once per (dimension, separation, point) and shared.
 """
 
@@ -17,7 +17,7 @@ import functools
 import numpy as np
 import pytest
 
-from gmmlit.accuracy import (
+from gmmlit.book.accuracy import (
     ExplicitRule,
     MonteCarloRule,
     bregman_evaluation_errors,
@@ -28,11 +28,11 @@ from gmmlit.accuracy import (
     relative_error,
     two_student_model,
 )
-from gmmlit.instances import make_instance, random_teacher, split_weights, triangle_teacher
-from gmmlit.mixture import Mixture
-from gmmlit.objective import PopulationKL
-from gmmlit.quadrature import SobolRule, TrapezoidRule
-from gmmlit.reference import reference_1d, reference_2d
+from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher
+from gmmlit.core.mixture import Mixture
+from gmmlit.core.objective import PopulationKL
+from gmmlit.core.quadrature import SobolRule, TrapezoidRule
+from gmmlit.core.reference import reference_1d, reference_2d
 
 #: The required relative accuracy of the default rule in d <= 2.
 REL_TOL = 1e-10

@@ -7,7 +7,7 @@ structure of what it prints and stores, and what does not depend on the machine.
 import numpy as np
 import pytest
 
-from gmmlit.benchmarks import fit_exponent, kernel_row, kernel_sizes, main, read_kernel_csv, write_csv
+from gmmlit.bench.kernel import fit_exponent, kernel_row, kernel_sizes, main, read_kernel_csv, write_csv
 
 
 def test_fit_exponent_recovers_a_power_law():

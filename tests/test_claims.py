@@ -3,7 +3,7 @@ claim has a check; and the registry API behaves (tested on a private copy of the
 
 import pytest
 
-from gmmlit import claims as C
+from gmmlit.ledger import claims as C
 
 C.discover()
 ALL_CLAIMS = C.registered_claims()
@@ -142,5 +142,5 @@ def test_ledger_fails_on_a_failing_check_and_on_a_claim_without_checks(registry)
 
 def test_discover_imports_package_modules():
     names = C.discover()
-    assert "gmmlit.quartic" in names and "gmmlit.symbolic" in names
+    assert "gmmlit.theory.quartic" in names and "gmmlit.theory.symbolic" in names
     assert not any(n.rsplit(".", 1)[-1].startswith("_") for n in names)

@@ -6,9 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from gmmlit import claims, cli
-from gmmlit.claims import CheckResult, LedgerRow
-from gmmlit.reproduce import FIGURES, figure_functions
+from gmmlit import cli
+from gmmlit.ledger import claims
+from gmmlit.ledger.claims import CheckResult, LedgerRow
+from gmmlit.book.reproduce import FIGURES, figure_functions
 
 
 def run(*args):

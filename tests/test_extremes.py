@@ -5,7 +5,7 @@ import pytest
 
 import gmmlit
 from gmmlit import Mixture, PopulationKL, SobolRule
-from gmmlit.instances import make_instance, split_weights
+from gmmlit.core.instances import make_instance, split_weights
 
 
 def test_huge_separation_decouples_the_clusters():
@@ -50,7 +50,7 @@ def test_tiny_teacher_weight_stays_finite():
 
 @pytest.mark.parametrize("d", [20, 50])
 def test_high_dimension_with_qmc(d):
-    teacher = gmmlit.instances.random_teacher(m=3, dim=d, seed=0, scale=2.0)
+    teacher = gmmlit.core.instances.random_teacher(m=3, dim=d, seed=0, scale=2.0)
     w, a = split_weights(teacher.weights, [2, 2, 1], seed=0)
     inst = make_instance(teacher, w, a)
     f = inst.objective()  # default rule in high dimension

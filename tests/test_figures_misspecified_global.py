@@ -12,10 +12,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
-from gmmlit.figures import global_phase as fig_global  # noqa: E402
-from gmmlit.figures import misspecified as fig_mis  # noqa: E402
-from gmmlit.parallel import trial_seeds  # noqa: E402
-from gmmlit.studies import START_SCALE, kl_of_cluster_weights  # noqa: E402
+from gmmlit.book.figures import global_phase as fig_global  # noqa: E402
+from gmmlit.book.figures import misspecified as fig_mis  # noqa: E402
+from gmmlit.bench.parallel import trial_seeds  # noqa: E402
+from gmmlit.book.studies import START_SCALE, kl_of_cluster_weights  # noqa: E402
 
 
 def assert_same_tree(a, b, path="data"):
@@ -163,7 +163,7 @@ def test_more_components_survive_in_two_dimensions():
 
 
 def test_embedded_teacher_keeps_its_geometry():
-    teacher = gmmlit.instances.random_teacher(3, 2, seed=4)
+    teacher = gmmlit.core.instances.random_teacher(3, 2, seed=4)
     big = fig_global.embedded_teacher(teacher, 7)
     assert big.dim == 7 and np.array_equal(big.means[:, :2], teacher.means) and not np.any(big.means[:, 2:])
     assert fig_global.min_separation(big.means) == fig_global.min_separation(teacher.means)

@@ -15,9 +15,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
-from gmmlit.figures import polyak as fp  # noqa: E402
-from gmmlit.figures import slowdown as fs  # noqa: E402
-from gmmlit.quartic import direction_map_multipliers, quartic_polyak_step  # noqa: E402
+from gmmlit.book.figures import polyak as fp  # noqa: E402
+from gmmlit.book.figures import slowdown as fs  # noqa: E402
+from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_step  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_figure4_runs_are_deterministic(triangle, small_figure4):
 
 def test_gradient_em_slope_matches_the_ravine_quartic(triangle):
     inst, objective = triangle
-    r = gmmlit.methods.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
+    r = gmmlit.optim.methods.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
     fit = fs.sublinear_fit(r.losses, 200, 400)
     pred = fs.ravine_rate_prediction(objective, inst, r.means)
     # the direction of the iterate still turns at t = 400 (angle ~20 degrees): 20%

@@ -7,7 +7,7 @@ import pytest
 
 import gmmlit
 from gmmlit import Mixture
-from gmmlit.geometry import (
+from gmmlit.core.geometry import (
     best_assignment,
     check_assignment,
     cluster_bias,

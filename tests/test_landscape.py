@@ -1,4 +1,4 @@
-"""Slices, growth rates and the ravine curve (gmmlit.landscape, Figure 2)."""
+"""Slices, growth rates and the ravine curve (gmmlit.theory.landscape, Figure 2)."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 import gmmlit
-from gmmlit.geometry import normal_basis, tangent_basis
-from gmmlit.landscape import (
+from gmmlit.core.geometry import normal_basis, tangent_basis
+from gmmlit.theory.landscape import (
     cubic_ravine_coefficient_1d,
     loglog_slope,
     loss_along_line,
@@ -179,7 +179,7 @@ def test_running_example_growth_rates(running):
 
 
 def test_measured_quartic_constants_match_gmmlit_quartic(running):
-    # Independent routes: L / t^4 from the objective vs Q, Q_M from gmmlit.quartic.
+    # Independent routes: L / t^4 from the objective vs Q, Q_M from gmmlit.theory.quartic.
     _, g = running
     ts, rts = g["ts"], g["ravine_ts"]
     assert ts[1] == pytest.approx(2 * ts[0]) and rts[1] == pytest.approx(2 * rts[0])
@@ -239,7 +239,7 @@ def test_figure2_data_and_plot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gmmlit.figures.landscape import compute_figure2, plot_figure2
+    from gmmlit.book.figures.landscape import compute_figure2, plot_figure2
 
     data = compute_figure2(seed=0, full=False)
     assert data["loss_grid"].shape == (data["mu2"].size, data["mu1"].size)
@@ -257,7 +257,7 @@ def test_figure2_data_and_plot():
 
 def test_separation_constants_converge_to_the_separated_limit():
     sep = quartic_constants_vs_separation([2.0, 8.0], n=6, seed=0)
-    # measured (Richardson, O(t^2) = 1e-6 relative) against gmmlit.quartic
+    # measured (Richardson, O(t^2) = 1e-6 relative) against gmmlit.theory.quartic
     np.testing.assert_allclose(sep["q_line"], sep["q_formula"], rtol=1e-5)
     np.testing.assert_allclose(sep["q_ravine"], sep["q_ravine_formula"], rtol=1e-5)
     assert sep["q_ravine"][0] < 0.9 * sep["q_line"][0]  # overlapping clusters: a large gap
@@ -272,7 +272,7 @@ def test_hessian_spectrum_figure_checks_rank():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gmmlit.figures.landscape import hessian_spectrum_figure
+    from gmmlit.book.figures.landscape import hessian_spectrum_figure
 
     lam = np.array([1e-17, -2e-17, 0.3, 0.5])
     fig = hessian_spectrum_figure(lam, 2)

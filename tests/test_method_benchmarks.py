@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gmmlit.method_benchmarks import (
+from gmmlit.bench.methods import (
     TOLERANCES,
     first_crossing,
     gap_threshold,
@@ -104,9 +104,9 @@ def test_csv_round_trip(tmp_path):
 
 
 def test_local_minimum_finds_a_strict_local_minimum_of_the_misspecified_floor():
-    from gmmlit.instances import misspecified_instance
-    from gmmlit.method_benchmarks import local_minimum
-    from gmmlit.quadrature import TrapezoidRule
+    from gmmlit.core.instances import misspecified_instance
+    from gmmlit.bench.methods import local_minimum
+    from gmmlit.core.quadrature import TrapezoidRule
 
     inst = misspecified_instance(0.02)
     obj = inst.objective(TrapezoidRule(0.3, 8.0))
@@ -124,7 +124,7 @@ def test_local_minimum_finds_a_strict_local_minimum_of_the_misspecified_floor():
 
 
 def test_format_methods_table_prints_evaluations_or_seconds():
-    from gmmlit.method_benchmarks import format_methods_table
+    from gmmlit.bench.methods import format_methods_table
 
     rows = _rows()
     evals = format_methods_table(rows)

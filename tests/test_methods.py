@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit.global_phase import global_phase, objective_with_weights, prune
-from gmmlit.methods import (
+from gmmlit.optim.global_phase import global_phase, objective_with_weights, prune
+from gmmlit.optim.methods import (
     RAVINE_DEFAULTS,
     accept_polyak,
     em,
@@ -17,12 +17,12 @@ from gmmlit.methods import (
     ravine_method,
     short_phase_done,
 )
-from gmmlit.objective import Evaluation, PopulationKL
-from gmmlit.quadrature import TrapezoidRule
-from gmmlit.peers import bfgs, lbfgs, nesterov
-from gmmlit.results import OptimizationResult, StopReason
-from gmmlit.steps import em_step, gradient_em_step
-from gmmlit.validation import check_means
+from gmmlit.core.objective import Evaluation, PopulationKL
+from gmmlit.core.quadrature import TrapezoidRule
+from gmmlit.optim.peers import bfgs, lbfgs, nesterov
+from gmmlit.optim.results import OptimizationResult, StopReason
+from gmmlit.optim.steps import em_step, gradient_em_step
+from gmmlit.core.validation import check_means
 
 
 # ---------------------------------------------------------------------------- toy objectives
@@ -137,7 +137,7 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
 
 
 def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
-    from gmmlit.methods import relaxation_factor
+    from gmmlit.optim.methods import relaxation_factor
 
     for q in (0.0, 0.1, 0.4, 0.6, 0.8):
         omega = relaxation_factor(q)
@@ -161,7 +161,7 @@ def test_relaxation_changes_only_later_short_steps(triangle):
 
 
 def test_chain_results_rejects_non_results(triangle):
-    from gmmlit.results import chain_results
+    from gmmlit.optim.results import chain_results
 
     inst, obj = triangle
     r = ravine_method(obj, inst.start(0.3, 0), max_evals=5)
@@ -230,7 +230,7 @@ def test_drivers_apply_the_pure_steps(triangle):
 
 
 def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle):
-    from gmmlit.methods import short_step
+    from gmmlit.optim.methods import short_step
 
     inst, obj = triangle  # coarse rule: integration error about 1e-8 (measured 1.6e-8)
     ev = obj.evaluate(inst.means_star)
@@ -245,7 +245,7 @@ def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle)
 
 
 def test_ravine_polyak_trials_use_the_base_evaluation(triangle):
-    from gmmlit.steps import polyak_from_evaluation
+    from gmmlit.optim.steps import polyak_from_evaluation
 
     inst, obj = triangle
     r = ravine_method(obj, inst.start(0.3, 0), max_evals=13, short_steps=3, record_means=True,

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from gmmlit import Mixture
-from gmmlit.validation import WEIGHT_SUM_TOL
+from gmmlit.core.validation import WEIGHT_SUM_TOL
 
 
 def naive_pdf(x, weights, means):

@@ -5,7 +5,7 @@ import pytest
 
 import gmmlit
 from gmmlit import GaussHermiteRule, Mixture, PopulationKL, ProductRule, SobolRule, TrapezoidRule
-from gmmlit.objective import bregman_integrand
+from gmmlit.core.objective import bregman_integrand
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +236,7 @@ def test_bregman_integrand_with_fewer_terms_matches_the_full_series():
     # (and against decimal arithmetic) nothing changes beyond an ulp or two
     from decimal import Decimal, getcontext
 
-    from gmmlit.objective import series_terms
+    from gmmlit.core.objective import series_terms
 
     getcontext().prec = 50
     rng = np.random.default_rng(3)

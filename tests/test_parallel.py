@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit.parallel import map_trials, trial_seeds
+from gmmlit.bench.parallel import map_trials, trial_seeds
 
 
 def loss_at_random_start(seed, scale=0.3):

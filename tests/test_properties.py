@@ -3,7 +3,7 @@
 Instances are valid by construction: teacher means at least ``MIN_SEPARATION`` apart
 (consecutive means joined by steps of length in ``[3, 6]`` at angles within 60 degrees of
 the first axis, so that every pair is at least 3 apart), student weights that group
-exactly (:func:`gmmlit.instances.split_weights`), directions projected onto ``T`` or
+exactly (:func:`gmmlit.core.instances.split_weights`), directions projected onto ``T`` or
 ``N``. Everything is compared on the *same* discretised objective, so a cheap rule
 (``TrapezoidRule(h=0.3, radius=6)``) is enough: the statements hold for every rule.
 
@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gmmlit.geometry import normal_projector, project_to_ravine, tangent_basis, tangent_projector
-from gmmlit.instances import make_instance, split_weights
-from gmmlit.mixture import Mixture
-from gmmlit.objective import PopulationKL
-from gmmlit.quadrature import GaussHermiteRule, ProductRule, SobolRule, TrapezoidRule
-from gmmlit.quartic import (
+from gmmlit.core.geometry import normal_projector, project_to_ravine, tangent_basis, tangent_projector
+from gmmlit.core.instances import make_instance, split_weights
+from gmmlit.core.mixture import Mixture
+from gmmlit.core.objective import PopulationKL
+from gmmlit.core.quadrature import GaussHermiteRule, ProductRule, SobolRule, TrapezoidRule
+from gmmlit.theory.quartic import (
     QuarticModel,
     angle_degrees,
     direction_map_multipliers,
@@ -43,7 +43,7 @@ from gmmlit.quartic import (
     separated_limit,
     separated_limit_gradient,
 )
-from gmmlit.steps import polyak_step
+from gmmlit.optim.steps import polyak_step
 
 #: The cheap rule of these tests (about 1250 nodes per teacher component in d = 2).
 RULE = TrapezoidRule(h=0.3, radius=6.0)
@@ -227,7 +227,7 @@ def test_polyak_quartic_factor_bounds(weights, dim, seed):
 @given(weights=st.lists(st.floats(1.0, 3.0), min_size=3, max_size=6), dim=st.sampled_from([1, 2]), seed=seeds)
 def test_polyak_iterates_align(weights, dim, seed):
     """Along Polyak iterates the direction of v converges to a minimiser of Q on the sphere,
-    where grad Q is parallel to v and the factor is 3/4 (see gmmlit.quartic)."""
+    where grad Q is parallel to v and the factor is 3/4 (see gmmlit.theory.quartic)."""
     w = np.array(weights) / sum(weights)
     form, gradient, proj = one_component_model(w, dim)
     n = w.shape[0]
@@ -252,7 +252,7 @@ def test_direction_map_is_a_sphere_gradient_step(weights, dim, seed):
     """The Polyak direction map of a homogeneous quartic is exactly
     ``u+ ~ (3 + 4 rho^2) u - x`` with ``x = grad_S q(u) / (4 q)``, ``rho = |x|``; hence
     ``u+ = normalise(u - grad_S q / (12 q))`` up to an angle ``atan(rho/3) - atan(rho/(3 + 4 rho^2)) <= 4 rho^3 / 9``:
-    a Riemannian gradient step on q with step 1/(12 q) (gmmlit.quartic docstring)."""
+    a Riemannian gradient step on q with step 1/(12 q) (gmmlit.theory.quartic docstring)."""
     w = np.array(weights) / sum(weights)
     form, gradient, proj = one_component_model(w, dim)
     n = w.shape[0]
@@ -404,7 +404,7 @@ def test_quartic_argument_checks():
     with pytest.raises(ValueError, match="nonzero"):
         polyak_quartic_factor(0.0, np.zeros(2), np.array([1.0, 0.0]))
     with pytest.raises(ValueError, match="overshoots"):
-        from gmmlit.quartic import gradient_descent_on_quartic
+        from gmmlit.theory.quartic import gradient_descent_on_quartic
 
         gradient_descent_on_quartic(1.0, 1.0, 1.0, 10)
     assert angle_degrees(np.array([1.0, 0.0]), np.array([0.0, 2.0])) == pytest.approx(90.0)

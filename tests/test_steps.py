@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit.steps import em_step, gradient_em_step, polyak_from_evaluation, polyak_step
+from gmmlit.optim.steps import em_step, gradient_em_step, polyak_from_evaluation, polyak_step
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_em_and_gradient_em_steps(inst):
 # ---------------------------------------------------------------------------- floor estimate
 from hypothesis import assume, given, settings, strategies as st  # noqa: E402
 
-from gmmlit.steps import floor_estimate  # noqa: E402
+from gmmlit.optim.steps import floor_estimate  # noqa: E402
 
 
 @settings(deadline=None)

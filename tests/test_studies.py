@@ -3,16 +3,16 @@
 Instance: d = 2, m = 3 teacher components on a triangle of side 6 (weights 0.5/0.3/0.2),
 n = 10 students whose weights group exactly, starts theta* + 0.3 N(0, I). One evaluation
 with the default rule costs about 13 ms on one core; the long runs of the claims live in
-``python -m gmmlit.studies``, the tests use the budgets noted at each test.
+``python -m gmmlit.book.studies``, the tests use the budgets noted at each test.
 """
 
 import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit.methods import em, gradient_em, ravine_method
-from gmmlit.quadrature import TrapezoidRule
-from gmmlit.studies import (
+from gmmlit.optim.methods import em, gradient_em, ravine_method
+from gmmlit.core.quadrature import TrapezoidRule
+from gmmlit.book.studies import (
     ALONE,
     f_star_zero_runs,
     fit_power_law,
@@ -40,7 +40,7 @@ def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
 
 
 def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
-    # The claim on the default rule is measured in ``python -m gmmlit.studies`` (5000
+    # The claim on the default rule is measured in ``python -m gmmlit.book.studies`` (5000
     # evaluations cost about a minute per method). Here the same objective is discretised
     # by a coarser trapezoid rule (h = 0.5, radius 7; 23x fewer nodes): the Bregman form
     # keeps theta* an exact minimiser with L = 0 and the same tangent space for every

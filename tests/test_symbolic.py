@@ -1,4 +1,4 @@
-"""Tests of gmmlit.symbolic: every derivation passes, and a wrong formula is rejected.
+"""Tests of gmmlit.theory.symbolic: every derivation passes, and a wrong formula is rejected.
 
 The symbolic checks compare exact expressions, so there is no tolerance: a residual is
 either identically zero or not. Each check that takes a candidate formula is also fed a
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gmmlit import symbolic as S
+from gmmlit.theory import symbolic as S
 
 
 # ---------------------------------------------------------------------- pointwise derivatives

@@ -1,0 +1,205 @@
+"""Peer methods for comparison: accelerated gradient with adaptive restart, and scipy's
+quasi-Newton methods (L-BFGS and BFGS), all with the driver signature and the result
+object of :mod:`gmmlit.optim.methods`.
+
+Every objective evaluation, including those a scipy line search makes, goes through
+``objective.evaluate`` and is recorded, so evaluation counts are comparable across
+methods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .methods import check_choice, check_start
+from .results import Recorder, StopReason
+from .steps import gradient_em_step
+from ..core.validation import check_positive_float, check_positive_int
+
+#: Restart rules accepted by :func:`nesterov`.
+RESTARTS = ("gradient", "function", "none")
+
+
+# ---------------------------------------------------------------------------- Nesterov
+def momentum_sequence_next(t):
+    """``t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2`` of the accelerated gradient method."""
+    return 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+
+
+def extrapolate(x_new, x_old, t, t_new):
+    """``y = x_new + ((t - 1) / t_new) (x_new - x_old)``: the momentum point."""
+    return x_new + ((t - 1.0) / t_new) * (x_new - x_old)
+
+
+def gradient_restart_needed(grad_y, x_new, x_old):
+    """O'Donoghue and Candes' gradient scheme: restart when ``<grad f(y), x_new - x_old> > 0``,
+    i.e. when the momentum points uphill."""
+    return float(np.sum(grad_y * (x_new - x_old))) > 0.0
+
+
+def function_restart_needed(loss_y, loss_y_previous):
+    """Function scheme, evaluated at the points where the method evaluates ``f``: restart
+    when the loss rose, ``f(y_k) > f(y_{k-1})``."""
+    return loss_y > loss_y_previous
+
+
+def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step=1.0, restart="gradient",
+             record_means=False):
+    """Nesterov's accelerated gradient {cite}`nesterov1983method` with adaptive restart
+    {cite}`odonoghue2015adaptive`.
+
+    Iterates ``x_{k+1} = y_k - step * grad L(y_k)`` (a gradient EM step from ``y_k``),
+    ``y_{k+1} = x_{k+1} + ((t_k - 1) / t_{k+1}) (x_{k+1} - x_k)``; one evaluation (at
+    ``y_k``) per iteration. A restart sets ``t = 1`` and ``y = x``.
+
+    Parameters
+    ----------
+    objective, means0, max_evals, tol, minimizer, record_means
+        As in :func:`gmmlit.optim.methods.gradient_em`.
+    step : float > 0
+        Gradient step size.
+    restart : {"gradient", "function", "none"}
+        ``"gradient"``: restart when ``<grad L(y_k), x_{k+1} - x_k> > 0`` (free);
+        ``"function"``: restart when ``L(y_{k+1}) > L(y_k)`` (the loss at the evaluated
+        points); the method then moves to ``y = x_{k+1}``, which costs one evaluation
+        more per restart; ``"none"``: plain accelerated gradient.
+
+    Returns
+    -------
+    OptimizationResult
+        ``means`` is the last evaluated point ``y_k``; ``extras["restarts"]`` counts restarts.
+    """
+    x = check_start(objective, means0)
+    step = check_positive_float(step, "step")
+    restart = check_choice(restart, RESTARTS, "restart")
+    rec = Recorder(objective, method="nesterov", max_evals=max_evals, tol=tol, minimizer=minimizer,
+                   record_means=record_means, options=dict(step=step, restart=restart))
+    y, t = x.copy(), 1.0
+    ev = rec.evaluate(y)
+    restarts = 0
+    while not rec.stopped:
+        x_new = gradient_em_step(y, ev, step)
+        if not np.all(np.isfinite(x_new)):
+            rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+            break
+        t_new = momentum_sequence_next(t)
+        y_new = extrapolate(x_new, x, t, t_new)
+        restart_now = restart == "gradient" and gradient_restart_needed(ev.grad, x_new, x)
+        if restart_now:
+            t_new, y_new = 1.0, x_new
+        ev_new = rec.evaluate(y_new)
+        if rec.stop_reason == StopReason.NON_FINITE:
+            break  # keep the last point with a finite loss
+        if restart == "function" and function_restart_needed(ev_new.loss, ev.loss) and not rec.stopped:
+            # the momentum overshot: restart from x_{k+1} (one evaluation there)
+            restarts += 1
+            t_new, y_new = 1.0, x_new
+            ev_new = rec.evaluate(y_new)
+            if rec.stop_reason == StopReason.NON_FINITE:
+                break
+        restarts += int(restart_now)
+        x, y, t, ev = x_new, y_new, t_new, ev_new
+    rec.extras["restarts"] = restarts
+    return rec.finish(y, ev.loss)
+
+
+# ---------------------------------------------------------------------------- scipy
+class _StopRun(Exception):
+    """Raised from the objective wrapper to end a scipy run once a stopping rule fired."""
+
+
+def _scipy_run(objective, means0, *, method, max_evals, tol, minimizer, record_means, options, name,
+               extra_options):
+    x0 = check_start(objective, means0)
+    shape = x0.shape
+    rec = Recorder(objective, method=name, max_evals=max_evals, tol=tol, minimizer=minimizer,
+                   record_means=record_means, options=options)
+    best = {"loss": np.inf, "means": x0}
+
+    def fun(flat):
+        means = flat.reshape(shape)
+        if not np.all(np.isfinite(means)):
+            rec.stop(StopReason.NON_FINITE, "scipy proposed a non-finite point")
+            raise _StopRun
+        ev = rec.evaluate(means)
+        if ev.loss < best["loss"]:
+            best["loss"], best["means"] = float(ev.loss), means.copy()
+        if rec.stopped:
+            raise _StopRun
+        return float(ev.loss), np.asarray(ev.grad, dtype=float).ravel()
+
+    scipy_result = None
+    try:
+        # maxiter/maxfun: the budget is enforced by the recorder; these only keep scipy
+        # from stopping earlier for its own reasons
+        scipy_result = minimize(fun, x0.ravel(), jac=True, method=method, options=extra_options)
+    except _StopRun:
+        pass
+    if not rec.stopped:
+        rec.stop(_scipy_stop_reason(scipy_result), f"scipy: {scipy_result.message}")
+    if scipy_result is not None:
+        rec.extras["scipy_status"] = int(scipy_result.status)
+        rec.extras["scipy_message"] = str(scipy_result.message)
+        rec.extras["scipy_nit"] = int(getattr(scipy_result, "nit", -1))
+    return rec.finish(best["means"], best["loss"])
+
+
+def _scipy_stop_reason(result):
+    """Map scipy's termination (when it stopped on its own) to a :class:`StopReason`.
+
+    With ``gtol = ftol = 0`` scipy stops by itself only when the gradient is exactly
+    zero, when its iteration or evaluation limit is hit, or when its line search finds
+    no acceptable step (L-BFGS-B status 2 "ABNORMAL", its relative-reduction test with
+    no decrease at all, BFGS status 2 "precision loss").
+    """
+    msg = str(result.message).upper()
+    if "PROJECTED GRADIENT" in msg or (result.status == 0 and np.all(result.jac == 0)):
+        return StopReason.ZERO_GRADIENT
+    if result.status == 1:
+        return StopReason.BUDGET
+    if "NAN" in msg or "INF" in msg or result.status == 3:
+        return StopReason.NON_FINITE
+    return StopReason.REJECTED_STEPS
+
+
+def lbfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, memory=10, record_means=False):
+    """L-BFGS {cite}`liu1989limited` through ``scipy.optimize.minimize(method="L-BFGS-B")``
+    (no bounds), on the same objective and with the same result object.
+
+    Parameters
+    ----------
+    objective, means0, max_evals, tol, minimizer, record_means
+        As in :func:`gmmlit.optim.methods.gradient_em`. Every function evaluation scipy asks
+        for is recorded (line-search trials included); the run is ended from inside the
+        objective wrapper once ``L <= tol`` or ``max_evals`` evaluations are spent.
+        scipy's own tests are disabled (``gtol = ftol = 0``).
+    memory : int >= 1
+        Number of correction pairs (``maxcor``).
+
+    Returns
+    -------
+    OptimizationResult
+        ``means`` is the evaluated point of least loss; scipy's status, message and
+        iteration count are in ``extras``. When scipy stops by itself (line search
+        failure, no decrease) ``stop_reason`` is ``REJECTED_STEPS``.
+    """
+    memory = check_positive_int(memory, "memory")
+    big = 10 * check_positive_int(max_evals, "max_evals") + 10
+    return _scipy_run(
+        objective, means0, method="L-BFGS-B", max_evals=max_evals, tol=tol, minimizer=minimizer,
+        record_means=record_means, options=dict(memory=memory), name="lbfgs",
+        extra_options=dict(maxcor=memory, gtol=0.0, ftol=0.0, maxiter=big, maxfun=big, maxls=50),
+    )
+
+
+def bfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_means=False):
+    """BFGS {cite}`nocedal2006numerical` through ``scipy.optimize.minimize(method="BFGS")``;
+    as :func:`lbfgs` with a dense inverse-Hessian approximation (``gtol = 0``,
+    ``xrtol = 0``)."""
+    big = 10 * check_positive_int(max_evals, "max_evals") + 10
+    return _scipy_run(
+        objective, means0, method="BFGS", max_evals=max_evals, tol=tol, minimizer=minimizer,
+        record_means=record_means, options={}, name="bfgs",
+        extra_options=dict(gtol=0.0, maxiter=big, xrtol=0.0),
+    )

@@ -1,0 +1,146 @@
+"""Single steps of the methods, as pure functions of the current point.
+
+Each step takes the objective and the current means (and, to avoid a second pass over
+the nodes, optionally the :class:`~gmmlit.core.objective.Evaluation` already computed there)
+and returns new means. The drivers in ``gmmlit.optim.methods`` compose them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.validation import check_finite_float, check_positive_float
+
+#: Metrics accepted by :func:`polyak_step`.
+POLYAK_METRICS = ("euclidean", "em")
+
+
+def gradient_em_step(means, evaluation, step=1.0):
+    """Gradient EM: ``mu_i + step * E[psi_i (x - mu_i)]``, i.e. ``means - step * grad L``.
+
+    Uses ``evaluation.grad``, so with the Bregman form it is the gradient of the
+    discretised Bregman objective (equal to ``-E[psi_i (x - mu_i)]`` in the continuum).
+    """
+    step = check_positive_float(step, "step")
+    return np.asarray(means) - step * evaluation.grad
+
+
+def em_step(evaluation):
+    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``."""
+    return evaluation.em_means()
+
+
+@dataclass(frozen=True)
+class PolyakStep:
+    """Outcome of :func:`polyak_step`.
+
+    Attributes
+    ----------
+    means : ndarray
+        The new point (the old one when ``zero_gradient``).
+    step_size : float
+        ``(L - f_star) / <g, D g>`` (0 when ``zero_gradient``).
+    loss : float
+        ``L`` at the old point.
+    zero_gradient : bool
+        True when ``<g, D g>`` is 0 (or not a positive finite number): no step is taken.
+    """
+
+    means: np.ndarray
+    step_size: float
+    loss: float
+    zero_gradient: bool
+
+
+def polyak_direction(evaluation, metric="euclidean"):
+    """``D g`` with ``D = I`` (``"euclidean"``) or ``D = diag(1 / E[psi_i])`` (``"em"``)."""
+    if metric == "euclidean":
+        return evaluation.grad
+    if metric == "em":
+        return evaluation.grad / evaluation.mass[:, None]
+    raise ValueError(f"metric must be one of {POLYAK_METRICS}, got {metric!r}")
+
+
+def polyak_from_evaluation(means, evaluation, f_star=0.0, metric="euclidean", multiplier=1.0):
+    """Polyak step from an evaluation already computed at ``means`` (no new pass)."""
+    f_star = check_finite_float(f_star, "f_star")
+    multiplier = check_positive_float(multiplier, "multiplier")
+    direction = polyak_direction(evaluation, metric)
+    curvature = float(np.sum(evaluation.grad * direction))
+    gap = evaluation.loss - f_star
+    means = np.asarray(means, dtype=float)
+    if not (np.isfinite(curvature) and curvature > 0.0):
+        return PolyakStep(means.copy(), 0.0, evaluation.loss, True)
+    step = multiplier * max(gap, 0.0) / curvature
+    return PolyakStep(means - step * direction, step, evaluation.loss, False)
+
+
+def polyak_step(objective, means, f_star=0.0, metric=None):
+    """The Polyak step ``means - (L - f_star) / <g, D g> * D g``.
+
+    Parameters
+    ----------
+    objective : PopulationKL
+    means : array_like (n, d)
+    f_star : float
+        The target value, ``0`` when the weights group exactly.
+    metric : {None, "euclidean", "em"}
+        ``D = I`` (``None`` or ``"euclidean"``) or ``D = diag(1 / E[psi_i])`` (``"em"``).
+
+    Returns
+    -------
+    PolyakStep
+        A zero gradient is reported in ``zero_gradient`` (and the point returned
+        unchanged), never divided by. When ``L < f_star`` the step length is 0.
+    """
+    metric = "euclidean" if metric is None else metric
+    if metric not in POLYAK_METRICS:
+        raise ValueError(f"metric must be None or one of {POLYAK_METRICS}, got {metric!r}")
+    f_star = check_finite_float(f_star, "f_star")
+    means = objective.check_means(means)
+    ev = objective.evaluate(means)
+    return polyak_from_evaluation(means, ev, f_star, metric)
+
+
+def floor_estimate(loss_old, grad_norm_old, loss_new, grad_norm_new, degree=4.0):
+    """Estimate of the least value ``L*`` from two points of a ravine.
+
+    Along a ravine where ``L - L* = c s^p`` (``s`` the distance to the minimiser along it,
+    ``p = degree``), the gradient norm is ``|g| = p c s^(p-1)``, so that
+    ``L - L* = C |g|^(p / (p - 1))`` with one constant ``C`` for both points, on either
+    side of the minimiser. Two points with losses ``L_1, L_2`` and gradient norms
+    ``g_1, g_2`` then give, with ``rho = (g_1 / g_2)^(p / (p - 1))``,
+
+    ``L* = (rho L_2 - L_1) / (rho - 1)``.
+
+    Parameters
+    ----------
+    loss_old, grad_norm_old : float
+        Loss and gradient norm at the earlier point (norm in the metric of the step).
+    loss_new, grad_norm_new : float
+        The same at the later point.
+    degree : float > 1
+        The growth degree ``p`` (4 along the ravine of an exact fit).
+
+    Returns
+    -------
+    float or None
+        The estimate, or ``None`` when the two points do not determine one: equal
+        gradient norms (``rho = 1``), a zero or non-finite input, or an estimate not below
+        both losses (the model does not fit).
+    """
+    degree = check_positive_float(degree, "degree")
+    if degree <= 1.0:
+        raise ValueError(f"degree must be > 1, got {degree}")
+    values = (loss_old, grad_norm_old, loss_new, grad_norm_new)
+    if not all(np.isfinite(v) for v in values) or grad_norm_new <= 0.0 or grad_norm_old <= 0.0:
+        return None
+    rho = (grad_norm_old / grad_norm_new) ** (degree / (degree - 1.0))
+    if not (np.isfinite(rho) and abs(rho - 1.0) > 1e-12):
+        return None
+    estimate = (rho * loss_new - loss_old) / (rho - 1.0)
+    if not (np.isfinite(estimate) and estimate < min(loss_old, loss_new)):
+        return None
+    return float(estimate)
