@@ -10,7 +10,6 @@ import pytest
 import gmmlit
 from gmmlit.optim.global_phase import global_phase, objective_with_weights, prune
 from gmmlit.optim.methods import (
-    RAVINE_DEFAULTS,
     accept_polyak,
     em,
     gradient_em,
@@ -20,6 +19,8 @@ from gmmlit.optim.methods import (
 from gmmlit.core.objective import Evaluation, PopulationKL
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
+from gmmlit.optim.presets import RAVINE_DEFAULTS
+from gmmlit.optim.presets import RAVINE_DEFAULTS
 from gmmlit.optim.results import OptimizationResult, StopReason
 from gmmlit.optim.steps import em_step, gradient_em_step
 from gmmlit.core.validation import check_means

@@ -12,8 +12,8 @@ import pytest
 import gmmlit
 from gmmlit.optim.methods import em, gradient_em, ravine_method
 from gmmlit.core.quadrature import TrapezoidRule
+from gmmlit.optim.presets import POLYAK_ALONE
 from gmmlit.book.studies import (
-    ALONE,
     f_star_zero_runs,
     fit_power_law,
     floor_scaling,
@@ -121,7 +121,7 @@ def test_floor_scales_like_delta_squared(floors):
 
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
-    rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", dict(ALONE, f_star=0.0)), ("f*=L*", dict(ALONE, f_star=floor["L_star"]))])
+    rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", dict(POLYAK_ALONE, f_star=0.0)), ("f*=L*", dict(POLYAK_ALONE, f_star=floor["L_star"]))])
     default, told = rows
     # f* = 0 underestimates the gap near the floor: the look-ahead safeguard rejects the
     # overshooting Polyak steps and the run stops above L*

@@ -22,6 +22,7 @@ from ..core.geometry import cluster_weights
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.methods import em, gradient_em, ravine_method
 from ..optim.peers import bfgs, lbfgs, nesterov
+from ..optim.presets import PLAIN_POLYAK, POLYAK_ALONE
 from ..core.validation import check_positive_float
 
 #: Scale of the Gaussian perturbation of ``theta*`` at the start of every run.
@@ -32,14 +33,6 @@ TARGET = 1e-12
 
 #: The weight mismatches of the misspecification study.
 MISSPECIFICATION_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1)
-
-#: The plain Polyak step (multiplier 1, Euclidean metric): the step whose contraction
-#: factor on a homogeneous quartic is 3/4.
-PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0, f_star=0.0, on_plateau="stop", relaxation="off")
-
-#: The ravine method alone: a plateau of rejected Polyak steps stops it (after 5 in a
-#: row) instead of handing over to L-BFGS.
-ALONE = dict(on_plateau="stop", max_rejections=5)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -301,12 +294,12 @@ def f_star_zero_runs(floor, *, max_evals=300, variants=None):
     l_star = floor["L_star"]
     if variants is None:
         variants = [
-            ("f*=0, lookahead", dict(ALONE, f_star=0.0)),
-            ("f*=0, safeguard=off", dict(ALONE, f_star=0.0, safeguard="off")),
-            ("f*=0, safeguard=trial", dict(ALONE, f_star=0.0, safeguard="trial")),
-            ("plain Polyak, f*=0, lookahead", dict(ALONE, **PLAIN_POLYAK, f_star=0.0)),
-            ("f* adaptive", dict(ALONE)),
-            ("f*=L*", dict(ALONE, f_star=l_star)),
+            ("f*=0, lookahead", dict(POLYAK_ALONE, f_star=0.0)),
+            ("f*=0, safeguard=off", dict(POLYAK_ALONE, f_star=0.0, safeguard="off")),
+            ("f*=0, safeguard=trial", dict(POLYAK_ALONE, f_star=0.0, safeguard="trial")),
+            ("plain Polyak, f*=0, lookahead", dict(POLYAK_ALONE, **PLAIN_POLYAK, f_star=0.0)),
+            ("f* adaptive", dict(POLYAK_ALONE)),
+            ("f*=L*", dict(POLYAK_ALONE, f_star=l_star)),
             ("default (f* adaptive, then L-BFGS)", {}),
         ]
     rows = []

@@ -45,6 +45,7 @@ from .results import Recorder, StopReason, chain_results, check_objective
 from .steps import (POLYAK_METRICS, em_step, floor_estimate, gradient_em_step, polyak_direction,
                     polyak_from_evaluation)
 from ..core.validation import check_finite_float, check_positive_float, check_positive_int
+from .presets import RAVINE_DEFAULTS
 
 #: Kinds of short step accepted by :func:`ravine_method`.
 SHORT_STEP_KINDS = ("gem", "em", "pgem")
@@ -62,35 +63,6 @@ ON_PLATEAU = ("stop", "lbfgs")
 #: coordinates ``n d`` of the instances of the book, so that it keeps every pair).
 PLATEAU_LBFGS_MEMORY = 50
 
-#: The recommended configuration of :func:`ravine_method`, from the tuning study of
-#: :mod:`gmmlit.book.studies`: EM-like short steps (``"pgem"``: EM's update through the
-#: discretised gradient, which unlike EM itself has the discretised loss's stationary
-#: points as fixed points) until the gradient norm stops shrinking by the factor 0.8
-#: (the number needed grows slowly as the iterate approaches theta*: a fixed K
-#: eventually leaves a normal residual that spoils the Polyak direction; the ratio 0.5
-#: ends the phase too early on overlapping clusters); Polyak steps in the EM metric
-#: ``D = diag(1 / E[psi_i])`` with multiplier 4, the degree of the quartic growth along
-#: the ravine (on a radial quartic the step lands at the minimiser; in the EM metric the
-#: quartic of a well separated cluster with collinear displacements is radial); the
-#: look-ahead safeguard, which costs nothing when steps are accepted and stops runs
-#: at a misspecification floor instead of letting them diverge; the target ``f_star``
-#: estimated from the last two base points (:func:`gmmlit.optim.steps.floor_estimate`, at
-#: least 0), which is 0 up to rounding when the weights group exactly and tracks the
-#: floor ``L* > 0`` when they do not.
-RAVINE_DEFAULTS = dict(
-    short="pgem",
-    step=1.0,
-    short_steps="adaptive",
-    max_short_steps=20,
-    adaptive_ratio=0.8,
-    relaxation="adaptive",
-    metric="em",
-    multiplier=4.0,
-    safeguard="lookahead",
-    max_rejections=2,
-    f_star="adaptive",
-    on_plateau="lbfgs",
-)
 
 
 # ---------------------------------------------------------------------------- checks

@@ -35,6 +35,7 @@ from ...optim.methods import em, gradient_em, ravine_method
 from ...core.mixture import Mixture
 from ...bench.parallel import trial_seeds
 from ...core.quadrature import TrapezoidRule
+from ...optim.presets import POLYAK_ALONE
 from ...optim.results import StopReason
 from ..studies import START_SCALE, fit_power_law, kl_of_cluster_weights, theory_floor
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
@@ -219,11 +220,10 @@ def evals_to(losses, level):
 #: (:data:`gmmlit.optim.methods.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
 #: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
 #: after 5 consecutive rejections) instead of handing over to L-BFGS.
-_RAVINE_ALONE = dict(on_plateau="stop", max_rejections=5)
 RAVINE_VARIANTS = {
-    "ravine_f0": dict(_RAVINE_ALONE, f_star=0.0),
-    "ravine_f0_off": dict(_RAVINE_ALONE, f_star=0.0, safeguard="off"),
-    "ravine_fstar_off": dict(_RAVINE_ALONE, f_star="L*", safeguard="off"),
+    "ravine_f0": dict(POLYAK_ALONE, f_star=0.0),
+    "ravine_f0_off": dict(POLYAK_ALONE, f_star=0.0, safeguard="off"),
+    "ravine_fstar_off": dict(POLYAK_ALONE, f_star="L*", safeguard="off"),
 }
 
 

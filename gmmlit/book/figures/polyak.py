@@ -24,10 +24,12 @@ from ..accuracy import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
-from ...optim.methods import RAVINE_DEFAULTS, em, gradient_em, ravine_method
+from ...optim.presets import RAVINE_DEFAULTS
+from ...optim.methods import em, gradient_em, ravine_method
 from ...core.quadrature import ProductRule, TrapezoidRule
 from ...theory.quartic import angle_degrees, polyak_quartic_factor, quartic_polyak_step
-from ..studies import PLAIN_POLYAK, polyak_contraction_factors, starts
+from ...optim.presets import PLAIN_POLYAK
+from ..studies import polyak_contraction_factors, starts
 from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_rng
 from .style import COLORS, POLYAK_MARKER, new_figure
 
@@ -476,7 +478,7 @@ def block_contraction_factors(result, below=1e-6):
 
 def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-6, tol=1e-14, scale=START_SCALE,
                          **options):
-    """Trial and block factors of plain Polyak steps (:data:`gmmlit.book.studies.PLAIN_POLYAK`:
+    """Trial and block factors of plain Polyak steps (:data:`gmmlit.optim.presets.PLAIN_POLYAK`:
     Euclidean, multiplier 1; no safeguard) along ravine runs from the seeded starts.
 
     The runs stop at ``L <= tol`` (as in :func:`gmmlit.book.studies.polyak_factor_study`), above the
