@@ -18,8 +18,6 @@ import numpy as np
 import pytest
 
 from gmmlit.book.accuracy import (
-    ExplicitRule,
-    MonteCarloRule,
     bregman_evaluation_errors,
     discrete_minimiser,
     predicted_naive_offset,
@@ -31,7 +29,7 @@ from gmmlit.book.accuracy import (
 from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher
 from gmmlit.core.mixture import Mixture
 from gmmlit.core.objective import PopulationKL
-from gmmlit.core.quadrature import SobolRule, TrapezoidRule
+from gmmlit.core.quadrature import ExplicitRule, MonteCarloRule, SobolRule, TrapezoidRule
 from gmmlit.core.reference import reference_1d, reference_2d
 
 #: The required relative accuracy of the default rule in d <= 2.

@@ -7,13 +7,8 @@ structure of what it prints and stores, and what does not depend on the machine.
 import numpy as np
 import pytest
 
-from gmmlit.bench.kernel import fit_exponent, kernel_row, kernel_sizes, main, read_kernel_csv, write_csv
-
-
-def test_fit_exponent_recovers_a_power_law():
-    x = np.array([1.0, 2.0, 4.0, 8.0])
-    assert fit_exponent(x, 3.0 * x ** 1.5) == pytest.approx(1.5, rel=1e-12)
-    assert fit_exponent(x, np.full(4, 2.0)) == pytest.approx(0.0, abs=1e-12)
+from gmmlit.bench.kernel import kernel_row, kernel_sizes, main, read_kernel_csv
+from gmmlit.bench.tables import write_csv
 
 
 def test_kernel_row_reports_sizes_memory_and_chunk():

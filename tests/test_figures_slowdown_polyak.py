@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 import gmmlit  # noqa: E402
 from gmmlit.book.figures import polyak as fp  # noqa: E402
 from gmmlit.book.figures import slowdown as fs  # noqa: E402
-from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_step  # noqa: E402
+from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_iterates, quartic_polyak_step  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +196,11 @@ def test_plain_steps_align_and_large_multipliers_do_not():
     assert mults == pytest.approx([2 / 3], abs=1e-6)  # finite differences of a cubic: exact up to rounding
     assert fp.rescale_direction_multipliers(mults, 3.0)[0] == pytest.approx(-2.0, abs=1e-5)
     v0 = np.array([[0.3], [1.0]])
-    f1, a1, _ = fp.quartic_polyak_path(form, grad, v0, 60, multiplier=1.0)
+    tr1 = quartic_polyak_iterates(form, grad, v0, 60, multiplier=1.0)
+    f1, a1 = tr1.factors, tr1.angles
     assert f1[-1] == pytest.approx(0.75, abs=1e-9) and a1[-1] < 1e-6
-    f3, a3, _ = fp.quartic_polyak_path(form, grad, v0, 60, multiplier=3.0)
+    tr3 = quartic_polyak_iterates(form, grad, v0, 60, multiplier=3.0)
+    f3, a3 = tr3.factors, tr3.angles
     assert abs(f3[-1] - 0.25) > 0.05 and a3[-1] > 5.0
     factors = fp.random_direction_factors(form, grad, np.eye(2), (2, 1), 50, seed=0)
     assert np.all(factors >= 0.75 - 1e-12) and np.all(factors < 1)

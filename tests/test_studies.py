@@ -13,9 +13,9 @@ import gmmlit
 from gmmlit.optim.methods import em, gradient_em, ravine_method
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.presets import POLYAK_ALONE
+from gmmlit.theory.landscape import fit_power_law
 from gmmlit.book.studies import (
     f_star_zero_runs,
-    fit_power_law,
     floor_scaling,
     format_table,
     misspecification_floor,

@@ -21,9 +21,7 @@ measured in the same process are compared.
 
 from __future__ import annotations
 
-import csv
 import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -32,27 +30,9 @@ import numpy as np
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL
 from ..core.quadrature import SobolRule
+from ..theory.landscape import loglog_slope
+from .tables import best_time, format_rows, read_commented_csv, write_csv
 
-
-def best_time(func, repeats=5, min_time=0.02):
-    """Best wall time of ``func()`` over ``repeats`` rounds of enough calls to last ``min_time``."""
-    func()
-    calls = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            func()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or calls >= 1 << 12:
-            break
-        calls *= 2
-    best = elapsed / calls
-    for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            func()
-        best = min(best, (time.perf_counter() - t0) / calls)
-    return best
 
 
 def kernel_case(n_nodes, n, d, seed=0):
@@ -118,12 +98,6 @@ def kernel_sizes(quick=False):
            [(2 ** 15, 20, d) for d in (2, 10, 20, 50)]
 
 
-def fit_exponent(x, y):
-    """Least-squares slope of ``log y`` against ``log x``."""
-    x, y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    return float(np.polyfit(x, y, 1)[0])
-
-
 def kernel_table(quick=False, repeats=5):
     """Rows of the kernel benchmark and the fitted exponents in ``N``, ``n``, ``d``."""
     rows = [kernel_row(N, n, d, repeats) for N, n, d in kernel_sizes(quick)]
@@ -135,55 +109,12 @@ def kernel_table(quick=False, repeats=5):
     by_d = [r for r in rows if r["N"] == n_fixed and r["n"] == base_n]
     exponents = {}
     if len(by_n_nodes) >= 2:
-        exponents["N"] = fit_exponent([r["N"] for r in by_n_nodes], [r["seconds"] for r in by_n_nodes])
+        exponents["N"] = loglog_slope([r["N"] for r in by_n_nodes], [r["seconds"] for r in by_n_nodes])
     if len(by_n) >= 2:
-        exponents["n"] = fit_exponent([r["n"] for r in by_n], [r["seconds"] for r in by_n])
+        exponents["n"] = loglog_slope([r["n"] for r in by_n], [r["seconds"] for r in by_n])
     if len(by_d) >= 2:
-        exponents["d"] = fit_exponent([r["d"] for r in by_d], [r["seconds"] for r in by_d])
+        exponents["d"] = loglog_slope([r["d"] for r in by_d], [r["seconds"] for r in by_d])
     return rows, exponents
-
-
-def format_rows(rows, columns):
-    """A plain-text table."""
-    head = " ".join(f"{c:>12}" for c in columns)
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        cells = []
-        for c in columns:
-            v = r[c]
-            if isinstance(v, float):
-                cells.append(f"{v:12.4g}")
-            else:
-                cells.append(f"{str(v):>12}")
-        lines.append(" ".join(cells))
-    return "\n".join(lines)
-
-
-def write_csv(rows, path, comments=()):
-    """Write rows (dicts with the same keys) as CSV, after ``# ...`` comment lines."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        for line in comments:
-            fh.write(f"# {line}\n")
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def read_commented_csv(path):
-    """Read a table written by :func:`write_csv`: ``(rows, comments)``, the rows as dicts of
-    strings and the ``# key: value`` comment lines as a dict ``key -> value``."""
-    comments, body = {}, []
-    with open(Path(path), newline="") as fh:
-        for line in fh.read().splitlines():
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                comments[key.strip()] = value.strip()
-            else:
-                body.append(line)
-    return list(csv.DictReader(body)), comments
 
 
 def read_kernel_csv(path):

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .kernel import read_commented_csv, write_csv
+from .tables import read_commented_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.presets import RAVINE_DEFAULTS
 from ..optim.methods import em, gradient_em, ravine_method
@@ -52,12 +52,11 @@ from .parallel import map_trials
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..core.quadrature import ProductRule, TrapezoidRule
 from ..core.validation import check_positive_float, check_positive_int
+from ..core.instances import START_SCALE
 
 #: The loss tolerances of the table.
 TOLERANCES = (1e-6, 1e-8, 1e-10, 1e-12)
 
-#: Scale of the Gaussian perturbation of ``theta*`` at the start.
-START_SCALE = 0.3
 
 #: Every method of the benchmark: name -> (driver, options, kind). ``kind`` selects the
 #: budget: "fast" methods get :data:`BUDGETS` ``["fast"]``, "slow" (first order) ones more.

@@ -13,9 +13,9 @@ quantities", the accuracy tests and the cost benchmark:
 * trapezoid against Gauss-Hermite in one dimension: :func:`two_teacher_problem`,
   :func:`quadrature_convergence_1d`;
 * the Bregman integrand ``e^s - 1 - s`` for small ``s``: :func:`bregman_evaluation_errors`;
-* the floor a rule puts under the naive form: :class:`MonteCarloRule`,
+* the floor a rule puts under the naive form: :class:`~gmmlit.core.quadrature.MonteCarloRule`,
   :func:`two_student_model`, :func:`discrete_minimiser`, :func:`predicted_naive_offset`,
-  :func:`naive_minimiser_study`, :func:`loss_floor_along_path`, :func:`ravine_loop`,
+  :func:`naive_minimiser_study`, :func:`loss_floor_along_path`, :func:`minimal_ravine_options`,
   :func:`run_floor_study`;
 * the exact reduction to the affine span of the means: :func:`affine_span_basis`,
   :func:`reduce_to_affine_span`, :func:`reduced_loss_and_grad`.
@@ -29,22 +29,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bench.kernel import best_time
+from ..bench.tables import best_time
 from ..core.geometry import distance, normal_projector, tangent_basis, tangent_projector
 from ..core.instances import make_instance
 from ..theory.landscape import loss_along_line, unit_direction
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL, bregman_integrand
 from ..core.quadrature import (
-    MAX_NODES,
+    ExplicitRule,
     GaussHermiteRule,
-    IntegrationRule,
+    MonteCarloRule,
     ProductRule,
     TrapezoidRule,
     teacher_span_basis,
 )
 from ..core.reference import reference_1d
-from ..optim.steps import polyak_direction, polyak_from_evaluation
+from ..optim.methods import ravine_method
 from ..core.validation import (
     _as_float_array,
     check_means,
@@ -53,59 +53,9 @@ from ..core.validation import (
     check_weights,
 )
 
-#: Loss level below which :func:`ravine_loop` stops: the loss of the accurate rule is
+#: Loss level below which the runs of :func:`run_floor_study` stop: the loss of the accurate rule is
 #: then at the rounding level of its own evaluation.
 RUN_LOSS_FLOOR = 1e-28
-
-
-# ============================================================================ rules
-@dataclass(frozen=True)
-class MonteCarloRule(IntegrationRule):
-    """Plain Monte Carlo: ``n_points`` seeded standard normal draws with equal weights.
-
-    Applied per teacher component like every rule, so the discrete measure puts weight
-    ``pi*_j / n_points`` on ``mu*_j + z_k``: stratified sampling of ``p*`` with the same
-    ``N^{-1/2}`` error as independent sampling.
-    """
-
-    n_points: int = 2 ** 12
-    seed: int = 0
-
-    def __post_init__(self):
-        n = check_positive_int(self.n_points, "n_points", minimum=2)
-        if n > MAX_NODES:
-            raise ValueError(f"n_points must be <= {MAX_NODES:,}, got {n:,}")
-        check_positive_int(self.seed, "seed", minimum=0)
-
-    def nodes(self, teacher):
-        z = np.random.default_rng(self.seed).standard_normal((self.n_points, teacher.dim))
-        return z, np.full(self.n_points, 1.0 / self.n_points)
-
-
-@dataclass(frozen=True, eq=False)
-class ExplicitRule(IntegrationRule):
-    """Given offsets ``z`` (K, d) and positive weights ``w`` (K,), normalised to sum 1."""
-
-    z: np.ndarray
-    w: np.ndarray
-
-    def __post_init__(self):
-        z = _as_float_array(self.z, "z")
-        w = _as_float_array(self.w, "w")
-        if z.ndim != 2 or w.ndim != 1 or z.shape[0] != w.shape[0] or z.shape[0] == 0:
-            raise ValueError(f"z must be (K, d) and w (K,) with K >= 1, got shapes {z.shape} and {w.shape}")
-        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(w)) and np.all(w > 0)):
-            raise ValueError("z must be finite and w finite and strictly positive")
-        object.__setattr__(self, "z", z)
-        object.__setattr__(self, "w", w / w.sum())
-
-    def nodes(self, teacher):
-        if teacher.dim != self.z.shape[1]:
-            raise ValueError(f"the rule has {self.z.shape[1]}-dimensional nodes but teacher.dim = {teacher.dim}")
-        return self.z, self.w
-
-    def __repr__(self):
-        return f"ExplicitRule(nodes={self.z.shape[0]}, dim={self.z.shape[1]})"
 
 
 # ============================================================================ errors
@@ -444,58 +394,28 @@ def loss_floor_along_path(instance, objectives, ts, *, kind="tangent", seed=0):
     return {name: loss_along_line(f, instance.means_star, v, ts) for name, f in objectives.items()}
 
 
-def ravine_loop(objective, start, *, blocks=40, short_steps=2, step=1.0, multiplier=1.0):
-    """A minimal ravine method: ``short_steps`` preconditioned gradient steps, then one Polyak step (``f* = 0``).
+def minimal_ravine_options(short_steps=2, step=1.0):
+    """Keyword arguments of :func:`gmmlit.optim.methods.ravine_method` for the minimal
+    ravine method of the chapter on computing: ``short_steps`` preconditioned gradient
+    steps ``mu_i - step * grad_i L / E[psi_i]`` (``short="pgem"``, no over-relaxation),
+    then one plain Polyak step with ``f* = 0`` (Euclidean, multiplier 1), no safeguard.
 
-    Only for the chapter on computing (the method proper, with its options, is
-    :func:`gmmlit.optim.methods.ravine_method`). The short step is
-    ``mu_i - step * grad_i L / E[psi_i]`` (the direction ``D g`` of
-    :func:`gmmlit.optim.steps.polyak_direction` with ``metric="em"``): in the continuum exactly
-    the EM step, but built on the gradient of the discretised objective, so that its fixed
-    points are the stationary points of that objective (``theta*`` for the Bregman form),
-    whereas EM from the discretised statistics ``E_K[psi_i x] / E_K[psi_i]`` has the
-    stationary points of the textbook form. The long step is
-    :func:`gmmlit.optim.steps.polyak_from_evaluation`. Each step reuses the evaluation at its
-    base point. Stops early when the objective's own loss is at or below
-    :data:`RUN_LOSS_FLOOR` (a negative loss, possible with the textbook form, does not
-    stop it: the Polyak step then has length 0) or the gradient vanishes. ``multiplier``
-    scales the Polyak step.
-
-    Returns
-    -------
-    iterates : list of ndarray (n, d)
-        Every iterate, the start included.
-    polyak : list of bool
-        Whether each iterate was produced by a Polyak step.
+    The short step is in the continuum exactly the EM step, but built on the gradient of
+    the discretised objective, so that its fixed points are the stationary points of that
+    objective (``theta*`` for the Bregman form), whereas EM from the discretised
+    statistics has the stationary points of the textbook form.
     """
-    blocks = check_positive_int(blocks, "blocks")
-    short_steps = check_positive_int(short_steps, "short_steps", minimum=0)
-    step = check_positive_float(step, "step")
-    x = objective.check_means(start, "start").copy()
-    ev = objective.evaluate(x)
-    iterates, polyak = [x], [False]
-    for _ in range(blocks):
-        for _ in range(short_steps):
-            if 0.0 <= ev.loss <= RUN_LOSS_FLOOR:
-                return iterates, polyak
-            x = x - step * polyak_direction(ev, "em")
-            ev = objective.evaluate(x)
-            iterates.append(x)
-            polyak.append(False)
-        if 0.0 <= ev.loss <= RUN_LOSS_FLOOR:
-            return iterates, polyak
-        p = polyak_from_evaluation(x, ev, 0.0, multiplier=multiplier)
-        if p.zero_gradient:
-            return iterates, polyak
-        x = p.means
-        ev = objective.evaluate(x)
-        iterates.append(x)
-        polyak.append(True)
-    return iterates, polyak
+    return dict(short="pgem", step=check_positive_float(step, "step"),
+                short_steps=check_positive_int(short_steps, "short_steps"), relaxation="off",
+                metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0, on_plateau="stop")
 
 
 def run_floor_study(instance, driving, judge, start, *, blocks=40, short_steps=2, step=1.0):
-    """Run :func:`ravine_loop` with each driving objective; judge every iterate with ``judge``.
+    """Run the minimal ravine method (:func:`minimal_ravine_options`) for ``blocks`` blocks
+    with each driving objective; judge every iterate with ``judge``.
+
+    A run stops early when its own loss is at or below :data:`RUN_LOSS_FLOOR`, which for
+    the textbook form includes a negative loss (the method then takes it for the minimum).
 
     Parameters
     ----------
@@ -508,16 +428,23 @@ def run_floor_study(instance, driving, judge, start, *, blocks=40, short_steps=2
     Returns
     -------
     dict name -> dict with ``loss`` (judged), ``own_loss`` (the driving objective's),
-    ``distance`` (to ``theta*``) and ``polyak`` (bool), arrays over the iterates.
+    ``distance`` (to ``theta*``), ``polyak`` (bool) arrays over the iterates, and
+    ``stop_reason``.
     """
+    blocks = check_positive_int(blocks, "blocks")
+    options = minimal_ravine_options(short_steps, step)
     out = {}
     for name, f in driving.items():
-        its, pol = ravine_loop(f, start, blocks=blocks, short_steps=short_steps, step=step)
+        r = ravine_method(f, start, max_evals=1 + blocks * (short_steps + 1), tol=RUN_LOSS_FLOOR,
+                          record_means=True, **options)
+        polyak = np.zeros(r.n_evals, dtype=bool)
+        polyak[r.polyak_evals] = True
         out[name] = {
-            "loss": np.array([judge.loss(x) for x in its]),
-            "own_loss": np.array([f.loss(x) for x in its]),
-            "distance": np.array([distance(x, instance.means_star) for x in its]),
-            "polyak": np.array(pol),
+            "loss": np.array([judge.loss(x) for x in r.means_history]),
+            "own_loss": r.losses.copy(),
+            "distance": np.array([distance(x, instance.means_star) for x in r.means_history]),
+            "polyak": polyak,
+            "stop_reason": r.stop_reason.value,
         }
     return out
 

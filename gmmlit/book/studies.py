@@ -24,9 +24,9 @@ from ..optim.methods import em, gradient_em, ravine_method
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..optim.presets import PLAIN_POLYAK, POLYAK_ALONE
 from ..core.validation import check_positive_float
+from ..theory.landscape import fit_power_law
+from ..core.instances import START_SCALE
 
-#: Scale of the Gaussian perturbation of ``theta*`` at the start of every run.
-START_SCALE = 0.3
 
 #: Loss level of the convergence claims.
 TARGET = 1e-12
@@ -39,15 +39,6 @@ MISSPECIFICATION_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1)
 def starts(instance, seeds, scale=START_SCALE):
     """The seeded starting points ``theta* + scale N(0, I)``."""
     return [instance.start(scale, seed) for seed in seeds]
-
-
-def fit_power_law(x, y):
-    """Least-squares fit of ``log y = log c + p log x``; returns ``(p, c)``."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive arrays of the same length >= 2")
-    p, logc = np.polyfit(np.log(x), np.log(y), 1)
-    return float(p), float(np.exp(logc))
 
 
 def format_table(rows, columns, title=None):
@@ -186,15 +177,27 @@ def method_comparison(instance, objective, seeds, *, tol=TARGET, max_evals=600, 
 
 
 # ---------------------------------------------------------------------------- Polyak factors
-def polyak_contraction_factors(result, below=1e-6):
-    """``|theta_trial - theta*| / |theta_base - theta*|`` for every accepted Polyak step of
-    ``result`` whose base point has loss ``< below`` (requires recorded distances)."""
+def polyak_contraction_factors(result, below=1e-6, over="trial"):
+    """Distance factors ``|theta_after - theta*| / |theta_base - theta*|`` of the accepted
+    Polyak trials of ``result`` whose base point has loss ``< below``.
+
+    ``over="trial"``: ``theta_after`` is the trial point itself (the long step alone).
+    ``over="block"``: ``theta_after`` is the base point of the next trial, so the factor
+    includes the short steps that bring the trial back to the ravine (the last trial,
+    which has no next base, is left out). Requires recorded distances (run the method
+    with ``minimizer=theta*``).
+    """
     below = check_positive_float(below, "below")
+    if over not in ("trial", "block"):
+        raise ValueError(f"over must be 'trial' or 'block', got {over!r}")
     if result.distances is None:
         raise ValueError("result has no distances: run the method with minimizer=theta*")
-    keep = result.polyak_accepted & (result.losses[result.polyak_base] < below)
-    return result.distances[result.polyak_evals[keep]] / result.distances[result.polyak_base[keep]]
-
+    d, base, accepted = result.distances, result.polyak_base, result.polyak_accepted
+    if over == "trial":
+        keep = accepted & (result.losses[base] < below)
+        return d[result.polyak_evals[keep]] / d[base[keep]]
+    keep = accepted[:-1] & (result.losses[base[:-1]] < below)
+    return d[base[1:]][keep] / d[base[:-1]][keep]
 
 def polyak_factor_study(instance, objective, seeds, *, below=1e-6, tol=1e-14, max_evals=400,
                         scale=START_SCALE, **options):

@@ -19,6 +19,11 @@ from .validation import check_positive_float, check_positive_int, check_rng, che
 TRIANGLE_WEIGHTS = (0.5, 0.3, 0.2)
 
 
+#: Scale of the Gaussian perturbation of ``theta*`` in :meth:`Instance.start`: the local
+#: starts ``theta* + 0.3 N(0, I)`` of the book's convergence runs.
+START_SCALE = 0.3
+
+
 @dataclass(frozen=True, eq=False)
 class Instance:
     """A teacher, fixed student weights and (when it exists) the exact minimiser.
@@ -61,7 +66,7 @@ class Instance:
         """The :class:`~gmmlit.PopulationKL` of this instance."""
         return PopulationKL(self.teacher, self.weights, rule, form=form, chunk_size=chunk_size)
 
-    def start(self, scale=0.3, seed=0):
+    def start(self, scale=START_SCALE, seed=0):
         """``means_star + scale * N(0, I)`` with a seeded generator."""
         scale = check_positive_float(scale, "scale", allow_zero=True)
         rng = check_rng(seed, "seed")

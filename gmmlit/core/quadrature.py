@@ -27,6 +27,11 @@ Available rules
 :class:`SobolRule`
     Scrambled Sobol quasi-Monte Carlo points mapped through the normal quantile; the
     default in high dimension.
+:class:`MonteCarloRule`
+    Seeded standard normal draws with equal weights: the rule whose ``N^{-1/2}`` error a
+    sample average has.
+:class:`ExplicitRule`
+    Given nodes and weights (e.g. a reference rule built elsewhere).
 
 :func:`default_rule` documents the choice made when ``rule=None``.
 """
@@ -239,6 +244,55 @@ class SobolRule(IntegrationRule):
         u = np.clip(u, 1e-16, 1 - 1e-16)
         z = ndtri(u)
         return z, np.full(self.n_points, 1.0 / self.n_points)
+
+
+@dataclass(frozen=True)
+class MonteCarloRule(IntegrationRule):
+    """Plain Monte Carlo: ``n_points`` seeded standard normal draws with equal weights.
+
+    Applied per teacher component like every rule, so the discrete measure puts weight
+    ``pi*_j / n_points`` on ``mu*_j + z_k``: stratified sampling of ``p*`` with the same
+    ``N^{-1/2}`` error as independent sampling.
+    """
+
+    n_points: int = 2 ** 12
+    seed: int = 0
+
+    def __post_init__(self):
+        n = check_positive_int(self.n_points, "n_points", minimum=2)
+        if n > MAX_NODES:
+            raise ValueError(f"n_points must be <= {MAX_NODES:,}, got {n:,}")
+        check_positive_int(self.seed, "seed", minimum=0)
+
+    def nodes(self, teacher):
+        z = np.random.default_rng(self.seed).standard_normal((self.n_points, teacher.dim))
+        return z, np.full(self.n_points, 1.0 / self.n_points)
+
+
+@dataclass(frozen=True, eq=False)
+class ExplicitRule(IntegrationRule):
+    """Given offsets ``z`` (K, d) and positive weights ``w`` (K,), normalised to sum 1."""
+
+    z: np.ndarray
+    w: np.ndarray
+
+    def __post_init__(self):
+        z = np.asarray(self.z, dtype=float)
+        w = np.asarray(self.w, dtype=float)
+        if z.ndim != 2 or w.ndim != 1 or z.shape[0] != w.shape[0] or z.shape[0] == 0:
+            raise ValueError(f"z must be (K, d) and w (K,) with K >= 1, got shapes {z.shape} and {w.shape}")
+        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(w)) and np.all(w > 0)):
+            raise ValueError("z must be finite and w finite and strictly positive")
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "w", w / w.sum())
+
+    def nodes(self, teacher):
+        if teacher.dim != self.z.shape[1]:
+            raise ValueError(f"the rule has {self.z.shape[1]}-dimensional nodes but teacher.dim = {teacher.dim}")
+        return self.z, self.w
+
+    def __repr__(self):
+        return f"ExplicitRule(nodes={self.z.shape[0]}, dim={self.z.shape[1]})"
 
 
 def default_rule(teacher):

@@ -3,7 +3,7 @@
 Everything here measures the discretised objective (:class:`~gmmlit.core.objective.PopulationKL`)
 along lines and curves through ``theta*``:
 
-* :func:`loss_along_line` and :func:`loglog_slope`: ``L(theta* + t w)`` and the slope of
+* :func:`loss_along_line` and :func:`loglog_slope` (:func:`fit_power_law`): ``L(theta* + t w)`` and the slope of
   ``log L`` against ``log t`` (2 across the ravine, 4 along it);
 * :func:`ravine_normal_offsets`: the ravine point above ``theta* + t v`` (the minimiser
   over normal moves, :func:`gmmlit.core.geometry.project_to_ravine`) and its normal
@@ -105,21 +105,29 @@ def loss_along_line(objective, means_star, direction, ts):
     return np.array([objective.loss(star + t * w) for t in _check_ts(ts)])
 
 
-def loglog_slope(ts, values):
-    """Least-squares slope of ``log values`` against ``log ts``.
+def fit_power_law(x, y):
+    """Least-squares fit of ``log y = log c + p log x``; returns ``(p, c)``.
 
-    The exponent ``p`` of a power law ``values ~ c t^p``. Raises ``ValueError`` when a
-    value or step is not positive (its logarithm does not exist).
+    The exponent ``p`` and constant ``c`` of a power law ``y ~ c x^p``. Raises
+    ``ValueError`` when a value is not positive (its logarithm does not exist), when the
+    shapes differ or when there are fewer than two points.
     """
-    t = _check_ts(ts)
-    v = _as_float_array(values, "values")
-    if v.shape != t.shape:
-        raise ValueError(f"values must have the shape of ts {t.shape}, got {v.shape}")
-    if t.size < 2:
-        raise ValueError("a slope needs at least two points")
-    if np.any(t <= 0) or np.any(v <= 0):
-        raise ValueError("ts and values must be positive to take logarithms")
-    return float(np.polyfit(np.log(t), np.log(v), 1)[0])
+    x = _as_float_array(x, "x")
+    y = _as_float_array(y, "y")
+    if x.ndim != 1 or y.shape != x.shape:
+        raise ValueError(f"x and y must be 1-D of the same shape, got {x.shape} and {y.shape}")
+    if x.size < 2:
+        raise ValueError("a power-law fit needs at least two points")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive to take logarithms")
+    p, logc = np.polyfit(np.log(x), np.log(y), 1)
+    return float(p), float(np.exp(logc))
+
+
+def loglog_slope(ts, values):
+    """Least-squares slope of ``log values`` against ``log ts``: the exponent of
+    :func:`fit_power_law`."""
+    return fit_power_law(ts, values)[0]
 
 
 def normal_gradient_along_line(objective, means_star, assignment, direction, ts):

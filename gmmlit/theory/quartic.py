@@ -523,8 +523,9 @@ class QuarticPolyakTrace:
     direction: np.ndarray
 
 
-def quartic_polyak_iterates(form, gradient, v0, n_steps, projector=None):
-    """Iterate the Polyak step on a homogeneous quartic model, renormalising the direction.
+def quartic_polyak_iterates(form, gradient, v0, n_steps, projector=None, multiplier=1.0):
+    """Iterate the Polyak step (multiplier ``c``) on a homogeneous quartic model,
+    renormalising the direction (the step is scale-equivariant).
 
     Parameters
     ----------
@@ -538,6 +539,8 @@ def quartic_polyak_iterates(form, gradient, v0, n_steps, projector=None):
         Projector re-applied after each step (to ``T``), so that rounding errors in the
         normal space, which renormalisation would amplify by ``4/3`` per step, stay at
         rounding level.
+    multiplier : float > 0
+        The step multiplier ``c`` of :func:`quartic_polyak_step` (``1``: the plain step).
 
     Returns
     -------
@@ -551,10 +554,10 @@ def quartic_polyak_iterates(form, gradient, v0, n_steps, projector=None):
     v /= np.linalg.norm(v)
     factors, angles, values = [], [], []
     for _ in range(n_steps):
-        q, g = form(v), gradient(v)
+        q, g = form(v), np.asarray(gradient(v))
         values.append(q)
         angles.append(angle_degrees(g, v))
-        new = quartic_polyak_step(q, g, v)
+        new = quartic_polyak_step(q, g, v, multiplier)
         if projector is not None:
             new = (projector @ new.ravel()).reshape(new.shape)
         factors.append(float(np.linalg.norm(new)))
@@ -611,8 +614,21 @@ def ravine_gradient_tolerance(distance, relative=1e-10):
 
 
 # ---------------------------------------------------------------------- gradient descent on a quartic
+def gradient_descent(gradient, x0, step, n_steps):
+    """Iterates ``x_{t+1} = x_t - step * gradient(x_t)``, shape ``(n_steps + 1, *x0.shape)``."""
+    step = check_positive_float(step, "step")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    x = np.array(x0, dtype=float)
+    out = np.empty((n_steps + 1,) + x.shape)
+    out[0] = x
+    for t in range(n_steps):
+        x = x - step * gradient(x)
+        out[t + 1] = x
+    return out
+
+
 def gradient_descent_on_quartic(a, step, x0, n_steps):
-    """Iterates of ``x_{t+1} = x_t - 4 a step x_t^3`` (gradient descent on ``q(x) = a x^4``).
+    """Iterates of ``x_{t+1} = x_t - 4 a step x_t^3`` (:func:`gradient_descent` on ``q(x) = a x^4``).
 
     Returns an array of shape ``(n_steps + 1,)`` starting with ``x0``. Asymptotically
     ``x_t ~ 1 / sqrt(8 a step t)`` and ``q(x_t) ~ 1 / (64 a step^2 t^2)`` (derived in
@@ -621,11 +637,6 @@ def gradient_descent_on_quartic(a, step, x0, n_steps):
     a = check_positive_float(a, "a")
     step = check_positive_float(step, "step")
     x0 = check_finite_float(x0, "x0")
-    n_steps = check_positive_int(n_steps, "n_steps")
     if 4.0 * a * step * x0 * x0 >= 1.0:
         raise ValueError("4 a step x0^2 must be < 1 (otherwise the iteration overshoots and need not converge)")
-    x = np.empty(n_steps + 1)
-    x[0] = x0
-    for t in range(n_steps):
-        x[t + 1] = x[t] - 4.0 * a * step * x[t] ** 3
-    return x
+    return gradient_descent(lambda x: 4.0 * a * x ** 3, x0, step, n_steps)

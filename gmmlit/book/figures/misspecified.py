@@ -37,7 +37,8 @@ from ...bench.parallel import trial_seeds
 from ...core.quadrature import TrapezoidRule
 from ...optim.presets import POLYAK_ALONE
 from ...optim.results import StopReason
-from ..studies import START_SCALE, fit_power_law, kl_of_cluster_weights, theory_floor
+from ...theory.landscape import fit_power_law
+from ..studies import START_SCALE, kl_of_cluster_weights, theory_floor
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
 from .style import COLORS, POLYAK_MARKER, new_figure
 

@@ -32,9 +32,8 @@ from ...optim.presets import PLAIN_POLYAK
 from ..studies import polyak_contraction_factors, starts
 from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_rng
 from .style import COLORS, POLYAK_MARKER, new_figure
+from ...core.instances import START_SCALE
 
-#: Scale of the Gaussian perturbation of ``theta*`` at the start (as in :mod:`gmmlit.book.studies`).
-START_SCALE = 0.3
 
 #: Student weights of Figure 3: unequal, so that the ravine is curved.
 FIGURE3_WEIGHTS = (0.3, 0.7)
@@ -426,56 +425,7 @@ def rescale_direction_multipliers(multipliers, multiplier):
     return 1.0 - 3.0 * c * (1.0 - mu) / (4.0 - c)
 
 
-def quartic_polyak_path(form, gradient, v0, n_steps, multiplier=1.0, projector=None):
-    """Repeated Polyak steps with multiplier ``c`` on a quartic model, the direction
-    renormalised after each step (the step is scale-equivariant).
-
-    Each step is :func:`gmmlit.theory.quartic.quartic_polyak_step`; ``projector`` (onto ``T``)
-    is re-applied after each step as in :func:`gmmlit.theory.quartic.quartic_polyak_iterates`.
-
-    Returns
-    -------
-    factors, angles : ndarray (n_steps,)
-        ``|v+| / |v|`` and the angle (degrees) between ``grad Q(v)`` and ``v`` before
-        each step.
-    direction : ndarray
-        The final unit direction.
-    """
-    n_steps = check_positive_int(n_steps, "n_steps")
-    v = np.array(check_means(v0, "v0"), dtype=float)
-    if not np.any(v):
-        raise ValueError("v0 must be nonzero")
-    v /= np.linalg.norm(v)
-    factors, angles = [], []
-    for _ in range(n_steps):
-        q, g = form(v), np.asarray(gradient(v))
-        angles.append(angle_degrees(g, v))
-        new = quartic_polyak_step(q, g, v, multiplier)
-        if projector is not None:
-            new = (projector @ new.ravel()).reshape(new.shape)
-        factors.append(float(np.linalg.norm(new)))
-        v = new / np.linalg.norm(new)
-    return np.array(factors), np.array(angles), v
-
-
 # ---------------------------------------------------------------------------- factors along runs
-def block_contraction_factors(result, below=1e-6):
-    """``|theta_{b_{k+1}} - theta*| / |theta_{b_k} - theta*|``: the distance factor over a whole
-    block, from the base point ``b_k`` of Polyak trial ``k`` to the base point of trial
-    ``k + 1``, for every accepted trial ``k`` (but the last) whose base has loss ``< below``.
-
-    Unlike :func:`gmmlit.book.studies.polyak_contraction_factors`, which compares the trial
-    point with its base, this includes the short steps that bring the trial back to the
-    ravine. Requires recorded distances.
-    """
-    below = check_positive_float(below, "below")
-    if result.distances is None:
-        raise ValueError("result has no distances: run the method with minimizer=theta*")
-    d, b = result.distances, result.polyak_base
-    keep = result.polyak_accepted[:-1] & (result.losses[b[:-1]] < below)
-    return d[b[1:]][keep] / d[b[:-1]][keep]
-
-
 def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-6, tol=1e-14, scale=START_SCALE,
                          **options):
     """Trial and block factors of plain Polyak steps (:data:`gmmlit.optim.presets.PLAIN_POLYAK`:
@@ -485,14 +435,14 @@ def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-
     floor of the integration rule. ``options`` override the other settings (default: the
     defaults of the method). Returns
     a dict with ``trial`` (:func:`gmmlit.book.studies.polyak_contraction_factors`) and
-    ``block`` (:func:`block_contraction_factors`), each concatenated over the seeds.
+    ``block`` (the same with ``over="block"``), each concatenated over the seeds.
     """
     opts = dict(PLAIN_POLYAK, safeguard="off", **options)
     trial, block = [], []
     for x0 in starts(instance, seeds, scale):
         r = ravine_method(objective, x0, max_evals=max_evals, tol=tol, minimizer=instance.means_star, **opts)
         trial.append(polyak_contraction_factors(r, below))
-        block.append(block_contraction_factors(r, below))
+        block.append(polyak_contraction_factors(r, below, over="block"))
     return dict(trial=np.concatenate(trial), block=np.concatenate(block))
 
 

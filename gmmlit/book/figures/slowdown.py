@@ -27,9 +27,10 @@ from ...theory.landscape import loglog_slope
 from ...optim.presets import RAVINE_DEFAULTS
 from ...optim.methods import gradient_em, ravine_method
 from ...core.quadrature import TrapezoidRule
-from ...theory.quartic import ravine_quartic_form
+from ...theory.quartic import gradient_descent, ravine_quartic_form
 from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
 from .style import COLORS, POLYAK_MARKER, new_figure
+from ...core.instances import START_SCALE
 
 #: Integration rule of the book's runs on the running example: a trapezoid rule with
 #: step 0.2 on the disc of radius 8 (5017 nodes per teacher component), several times
@@ -39,8 +40,6 @@ from .style import COLORS, POLYAK_MARKER, new_figure
 #: puts a floor under EM short steps, near ``L = 1e-17``).
 BOOK_RULE = TrapezoidRule(0.2, 8.0)
 
-#: Scale of the Gaussian perturbation of ``theta*`` at the start (as in :mod:`gmmlit.book.studies`).
-START_SCALE = 0.3
 
 #: Evaluations of the two runs of Figure 4: ``(gradient EM, ravine method)``.
 BOOK_EVALS = (1500, 100)
@@ -149,19 +148,6 @@ def squared_quadratic_constants(a):
     if a.ndim != 1 or a.size < 1 or np.any(a <= 0) or not np.all(np.isfinite(a)):
         raise ValueError("a must be a 1-D array of positive finite numbers (the diagonal of A)")
     return float(a.min() ** 2 / 4), float(a.max() ** 2), float(3 * a.max() ** 2)
-
-
-def gradient_descent(gradient, x0, step, n_steps):
-    """Iterates ``x_{t+1} = x_t - step * gradient(x_t)``, shape ``(n_steps + 1, *x0.shape)``."""
-    step = check_positive_float(step, "step")
-    n_steps = check_positive_int(n_steps, "n_steps")
-    x = np.array(x0, dtype=float)
-    out = np.empty((n_steps + 1,) + x.shape)
-    out[0] = x
-    for t in range(n_steps):
-        x = x - step * gradient(x)
-        out[t + 1] = x
-    return out
 
 
 def quartic_gd_step_limit(lam, grad_const, hess_const, radius):

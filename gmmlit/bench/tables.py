@@ -1,0 +1,72 @@
+"""Helpers shared by the benchmarks: the best-of-rounds timer, plain-text tables, and the
+commented CSV files in which the stored benchmark tables live (``benchmarks/results/``)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+
+def best_time(func, repeats=5, min_time=0.02):
+    """Best wall time of ``func()`` over ``repeats`` rounds of enough calls to last ``min_time``."""
+    func()
+    calls = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            func()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_time or calls >= 1 << 12:
+            break
+        calls *= 2
+    best = elapsed / calls
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            func()
+        best = min(best, (time.perf_counter() - t0) / calls)
+    return best
+
+
+def format_rows(rows, columns):
+    """A plain-text table."""
+    head = " ".join(f"{c:>12}" for c in columns)
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r[c]
+            if isinstance(v, float):
+                cells.append(f"{v:12.4g}")
+            else:
+                cells.append(f"{str(v):>12}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def write_csv(rows, path, comments=()):
+    """Write rows (dicts with the same keys) as CSV, after ``# ...`` comment lines."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        for line in comments:
+            fh.write(f"# {line}\n")
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_commented_csv(path):
+    """Read a table written by :func:`write_csv`: ``(rows, comments)``, the rows as dicts of
+    strings and the ``# key: value`` comment lines as a dict ``key -> value``."""
+    comments, body = {}, []
+    with open(Path(path), newline="") as fh:
+        for line in fh.read().splitlines():
+            if line.startswith("#"):
+                key, _, value = line[1:].partition(":")
+                comments[key.strip()] = value.strip()
+            else:
+                body.append(line)
+    return list(csv.DictReader(body)), comments
