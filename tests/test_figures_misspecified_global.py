@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
+from gmmlit.optim.newton import local_floor  # noqa: E402
 from gmmlit.book.figures import global_phase as fig_global  # noqa: E402
 from gmmlit.book.figures import misspecified as fig_mis  # noqa: E402
 from gmmlit.bench.parallel import trial_seeds  # noqa: E402
@@ -46,7 +47,7 @@ def triangle_floor():
     inst = gmmlit.misspecified_instance(0.2)
     obj = inst.objective(fig_mis.FLOOR_RULE)
     x0 = inst.start(START_SCALE, 0)
-    return inst, obj, x0, fig_mis.local_floor(obj, x0)
+    return inst, obj, x0, local_floor(obj, x0)
 
 
 # ---------------------------------------------------------------------------- determinism

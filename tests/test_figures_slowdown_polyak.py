@@ -17,6 +17,8 @@ import pytest  # noqa: E402
 import gmmlit  # noqa: E402
 from gmmlit.book.figures import polyak as fp  # noqa: E402
 from gmmlit.book.figures import slowdown as fs  # noqa: E402
+from gmmlit.book import studies  # noqa: E402
+from gmmlit.theory import quartic  # noqa: E402
 from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_iterates, quartic_polyak_step  # noqa: E402
 
 
@@ -162,7 +164,7 @@ def test_plot_figure4(small_figure4):
 
 # ---------------------------------------------------------------------------- Polyak on the quartic
 def test_polyak_multiplier_identity_is_zero():
-    assert fp.polyak_multiplier_identity(2) == 0
+    assert quartic.polyak_multiplier_identity(2) == 0
 
 
 @pytest.mark.parametrize("c", [0.5, 1.0, 3.0])
@@ -175,17 +177,17 @@ def test_factor_formula_matches_the_step(c):
         new = quartic_polyak_step(q, g, v, c)
         cos = float(np.sum(g * v)) / (np.linalg.norm(g) * np.linalg.norm(v))
         measured = float(np.sum(new ** 2) / np.sum(v ** 2))
-        assert measured == pytest.approx(float(fp.factor_squared_with_multiplier(cos, c)), rel=1e-12)
+        assert measured == pytest.approx(float(quartic.factor_squared_with_multiplier(cos, c)), rel=1e-12)
 
 
 def test_direction_map_formulas():
-    assert fp.direction_map_step(0.5, 1.0) == pytest.approx(1 / 6)
+    assert quartic.direction_map_step(0.5, 1.0) == pytest.approx(1 / 6)
     mu = np.array([0.1, 0.5, 0.9])
-    np.testing.assert_allclose(fp.rescale_direction_multipliers(mu, 1.0), mu, rtol=1e-15)
+    np.testing.assert_allclose(quartic.rescale_direction_multipliers(mu, 1.0), mu, rtol=1e-15)
     with pytest.raises(ValueError, match="multiplier"):
-        fp.direction_map_step(1.0, 4.0)
+        quartic.direction_map_step(1.0, 4.0)
     with pytest.raises(ValueError, match="multiplier"):
-        fp.rescale_direction_multipliers(mu, 5.0)
+        quartic.rescale_direction_multipliers(mu, 5.0)
 
 
 def test_plain_steps_align_and_large_multipliers_do_not():
@@ -194,7 +196,7 @@ def test_plain_steps_align_and_large_multipliers_do_not():
     form, grad = _quartic([1.0, 0.5])
     mults = direction_map_multipliers(form, grad, np.array([[0.0], [1.0]]), np.eye(2))
     assert mults == pytest.approx([2 / 3], abs=1e-6)  # finite differences of a cubic: exact up to rounding
-    assert fp.rescale_direction_multipliers(mults, 3.0)[0] == pytest.approx(-2.0, abs=1e-5)
+    assert quartic.rescale_direction_multipliers(mults, 3.0)[0] == pytest.approx(-2.0, abs=1e-5)
     v0 = np.array([[0.3], [1.0]])
     tr1 = quartic_polyak_iterates(form, grad, v0, 60, multiplier=1.0)
     f1, a1 = tr1.factors, tr1.angles
@@ -202,7 +204,7 @@ def test_plain_steps_align_and_large_multipliers_do_not():
     tr3 = quartic_polyak_iterates(form, grad, v0, 60, multiplier=3.0)
     f3, a3 = tr3.factors, tr3.angles
     assert abs(f3[-1] - 0.25) > 0.05 and a3[-1] > 5.0
-    factors = fp.random_direction_factors(form, grad, np.eye(2), (2, 1), 50, seed=0)
+    factors = quartic.random_direction_factors(form, grad, np.eye(2), (2, 1), 50, seed=0)
     assert np.all(factors >= 0.75 - 1e-12) and np.all(factors < 1)
 
 
@@ -287,7 +289,7 @@ def test_rule_accuracy_is_zero_against_itself(triangle):
 # ---------------------------------------------------------------------------- fixed K
 def test_em_normal_contraction_matches_the_em_map(triangle):
     inst, objective = triangle
-    rho = fp.em_normal_contraction(objective, inst.means_star)
+    rho = studies.em_normal_contraction(objective, inst.means_star)
     # finite-difference Jacobian of the EM map at theta* (a fixed point up to 3e-12)
     star = inst.means_star
     base = objective.evaluate(star).em_means().ravel()
@@ -314,13 +316,13 @@ def test_contraction_breakdown_finds_the_first_failing_step():
         polyak_accepted=np.array([True, True, True, True]),
     )
     # factors 0.75, 0.75, 0.967, 0.966: the third step fails
-    assert fp.contraction_breakdown(result, threshold=0.9, skip=0) == (2, 0.3, 4.0)
-    assert fp.contraction_breakdown(result, threshold=0.99, skip=0) is None
+    assert studies.contraction_breakdown(result, threshold=0.9, skip=0) == (2, 0.3, 4.0)
+    assert studies.contraction_breakdown(result, threshold=0.99, skip=0) is None
 
 
 def test_fixed_k_breakdown_falls_like_rho_to_the_k(triangle):
     inst, objective = triangle
-    study = fp.fixed_k_study(inst, objective, inst.start(0.3, 0), short_steps=(2, 3), max_evals=120)
+    study = studies.fixed_k_study(inst, objective, inst.start(0.3, 0), short_steps=(2, 3), max_evals=120)
     d2, d3 = study[2]["breakdown_distance"], study[3]["breakdown_distance"]
     assert d2 is not None and d3 is not None
     ratio = (d2 / d3) ** 2

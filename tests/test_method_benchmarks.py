@@ -105,7 +105,7 @@ def test_csv_round_trip(tmp_path):
 
 def test_local_minimum_finds_a_strict_local_minimum_of_the_misspecified_floor():
     from gmmlit.core.instances import misspecified_instance
-    from gmmlit.bench.methods import local_minimum
+    from gmmlit.optim.newton import local_minimum
     from gmmlit.core.quadrature import TrapezoidRule
 
     inst = misspecified_instance(0.02)

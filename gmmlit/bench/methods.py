@@ -16,7 +16,7 @@ arrangements, each a strict local minimum, whose values differ by about ``2e-5``
 (relative) on the misspecified triangle. A local method converges to one of them, so a
 run is measured against the local minimum *of its own basin*: the point reached by
 Newton's method with the exact Hessian from the run's last point
-(:func:`local_minimum`). The run reaches ``tol`` at the first evaluation with
+(:func:`gmmlit.optim.newton.local_minimum`). The run reaches ``tol`` at the first evaluation with
 ``L - L_loc <= tol * L_loc`` (:func:`gap_threshold`: relative, as the tolerances on
 ``L <= L* (1 + tol)``). The table also records the least of all these local minima
 over the runs of the instance (``l_star``, the best known floor) and every run's
@@ -46,12 +46,13 @@ import numpy as np
 
 from .tables import read_commented_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
+from ..optim.newton import local_minimum
 from ..optim.presets import RAVINE_DEFAULTS
 from ..optim.methods import em, gradient_em, ravine_method
 from .parallel import map_trials
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..core.quadrature import ProductRule, TrapezoidRule
-from ..core.validation import check_positive_float, check_positive_int
+from ..core.validation import check_positive_float
 from ..core.instances import START_SCALE
 
 #: The loss tolerances of the table.
@@ -128,44 +129,6 @@ def gap_threshold(tol, floor):
     tol = check_positive_float(tol, "tol", allow_zero=True)
     floor = check_positive_float(floor, "floor", allow_zero=True)
     return tol * floor if floor > 0.0 else tol
-
-
-def local_minimum(objective, means, *, max_iter=40):
-    """Newton's method with the exact Hessian from ``means``: the local minimum of its basin.
-
-    Each step solves ``H p = -g`` in the eigenbasis of ``H`` with the eigenvalues replaced
-    by their absolute values (at least ``1e-14``), and halves the step until the loss does
-    not increase; the iteration stops when a step no longer lowers the loss or after
-    ``max_iter`` steps. Near a strict local minimum the convergence is quadratic.
-
-    Returns
-    -------
-    dict
-        ``means``, ``loss``, ``grad_norm``, ``min_eigenvalue`` (of the Hessian at the
-        end: positive at a strict local minimum) and ``iterations``.
-    """
-    max_iter = check_positive_int(max_iter, "max_iter")
-    x = np.array(objective.check_means(means), dtype=float)
-    n, d = x.shape
-    ev = objective.evaluate(x)
-    it = 0
-    for it in range(1, max_iter + 1):
-        w, v = np.linalg.eigh(objective.hessian(x).reshape(n * d, n * d))
-        g = ev.grad.ravel()
-        step = -(v @ ((v.T @ g) / np.maximum(np.abs(w), 1e-14))).reshape(n, d)
-        size, moved = 1.0, False
-        while size > 1e-12:
-            trial = objective.evaluate(x + size * step)
-            if trial.loss <= ev.loss:
-                moved = trial.loss < ev.loss
-                x, ev = x + size * step, trial
-                break
-            size /= 2.0
-        if not moved:
-            break
-    w = np.linalg.eigvalsh(objective.hessian(x).reshape(n * d, n * d))
-    return dict(means=x, loss=float(ev.loss), grad_norm=float(np.linalg.norm(ev.grad)),
-                min_eigenvalue=float(w[0]), iterations=it)
 
 
 def benchmark_rule(instance, quick):
@@ -251,7 +214,7 @@ def methods_table(quick=False, jobs=1, methods=None, instances=None, seeds=None)
 
 def run_floor(result, instance_name, quick=False):
     """The floor a run is measured against: 0 for an exact instance, else the loss of
-    :func:`local_minimum` from the run's last point (never above the run's least loss)."""
+    :func:`gmmlit.optim.newton.local_minimum` from the run's last point (never above the run's least loss)."""
     instance = make_instance(instance_name)
     if instance.delta_pi == 0:
         return 0.0

@@ -25,8 +25,6 @@ The independent reference values themselves are in :mod:`gmmlit.core.reference`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..bench.tables import best_time
@@ -38,7 +36,6 @@ from ..core.objective import PopulationKL, bregman_integrand
 from ..core.quadrature import (
     ExplicitRule,
     GaussHermiteRule,
-    MonteCarloRule,
     ProductRule,
     TrapezoidRule,
     teacher_span_basis,

@@ -229,6 +229,86 @@ def polyak_factor_study(instance, objective, seeds, *, below=1e-6, tol=1e-14, ma
     return dict(factors=f, per_seed=per_seed, cos_angle=cos, summary=summary, options=opts)
 
 
+# ---------------------------------------------------------------------------- factors along runs
+def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-6, tol=1e-14, scale=START_SCALE,
+                         **options):
+    """Trial and block factors of plain Polyak steps (:data:`gmmlit.optim.presets.PLAIN_POLYAK`:
+    Euclidean, multiplier 1; no safeguard) along ravine runs from the seeded starts.
+
+    The runs stop at ``L <= tol`` (as in :func:`gmmlit.book.studies.polyak_factor_study`), above the
+    floor of the integration rule. ``options`` override the other settings (default: the
+    defaults of the method). Returns
+    a dict with ``trial`` (:func:`gmmlit.book.studies.polyak_contraction_factors`) and
+    ``block`` (the same with ``over="block"``), each concatenated over the seeds.
+    """
+    opts = dict(PLAIN_POLYAK, safeguard="off", **options)
+    trial, block = [], []
+    for x0 in starts(instance, seeds, scale):
+        r = ravine_method(objective, x0, max_evals=max_evals, tol=tol, minimizer=instance.means_star, **opts)
+        trial.append(polyak_contraction_factors(r, below))
+        block.append(polyak_contraction_factors(r, below, over="block"))
+    return dict(trial=np.concatenate(trial), block=np.concatenate(block))
+
+
+# ---------------------------------------------------------------------------- fixed K
+def em_normal_contraction(objective, means_star):
+    """``rho``: the largest factor by which one EM step shrinks a normal error near ``theta*``.
+
+    The EM map ``theta - D grad L`` (``D = diag(1 / E[psi_i])``, ``E[psi_i] = pi_i`` at
+    ``theta*``) has Jacobian ``I - D H`` at ``theta*``; its eigenvalues are ``1`` on the
+    tangent space and ``1 - mu`` on the normal directions, ``mu > 0`` the eigenvalues of
+    ``D^{1/2} H D^{1/2}`` outside its null space. Returns ``max |1 - mu|``.
+    """
+    star = objective.check_means(means_star, "means_star")
+    h = objective.hessian(star)
+    d = star.shape[1]
+    root = np.repeat(1.0 / np.sqrt(objective.weights), d)
+    mu = np.linalg.eigvalsh(root[:, None] * h * root[None, :])
+    normal = mu[mu > 1e-8 * mu.max()]
+    return float(np.max(np.abs(1.0 - normal)))
+
+
+def contraction_breakdown(result, threshold=0.9, skip=3):
+    """The first accepted Polyak step (after the first ``skip``) whose distance factor
+    exceeds ``threshold``: where the linear contraction stops.
+
+    Returns ``(index, base_distance, base_loss)`` of that step, or ``None`` when every
+    accepted step contracted.
+    """
+    factors = result.distances[result.polyak_evals] / result.distances[result.polyak_base]
+    ok = result.polyak_accepted & (np.arange(factors.size) >= skip)
+    bad = np.flatnonzero(ok & (factors > threshold))
+    if bad.size == 0:
+        return None
+    k = int(bad[0])
+    base = result.polyak_base[k]
+    return k, float(result.distances[base]), float(result.losses[base])
+
+
+def fixed_k_study(instance, objective, means0, short_steps=(2, 3), max_evals=120):
+    """Ravine runs with a fixed number ``K`` of EM short steps and the plain Polyak step
+    (Euclidean, multiplier 1, no safeguard): where each stops contracting
+    (:func:`contraction_breakdown`).
+
+    Returns a dict ``K -> dict(breakdown_distance, breakdown_loss, factors)`` (``None``
+    entries when the run contracted to the end), and ``rho``
+    (:func:`em_normal_contraction`).
+    """
+    out = {}
+    for k in short_steps:
+        r = ravine_method(objective, means0, max_evals=max_evals, minimizer=instance.means_star, short="em",
+                          short_steps=k, metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0,
+                          on_plateau="stop")
+        b = contraction_breakdown(r)
+        out[int(k)] = dict(
+            breakdown_distance=None if b is None else b[1],
+            breakdown_loss=None if b is None else b[2],
+            factors=polyak_contraction_factors(r, below=1.0),
+        )
+    out["rho"] = em_normal_contraction(objective, instance.means_star)
+    return out
+
+
 # ---------------------------------------------------------------------------- floors
 def theory_floor(instance):
     """``sum_j (w_j - pi*_j)^2 / (2 pi*_j)``: the floor predicted for well separated clusters

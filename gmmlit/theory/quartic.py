@@ -127,7 +127,7 @@ from ..core.geometry import check_assignment, cluster_weights, tangent_projector
 from ..core.mixture import Mixture
 from ..core.objective import Evaluation, PopulationKL
 from ..optim.steps import polyak_from_evaluation
-from ..core.validation import check_finite_float, check_means, check_positive_float, check_positive_int
+from ..core.validation import _as_float_array, check_finite_float, check_means, check_positive_float, check_positive_int, check_rng
 
 #: Cluster weights and teacher weights closer than this count as an exact grouping.
 EXACT_GROUPING_TOL = 1e-9
@@ -640,3 +640,93 @@ def gradient_descent_on_quartic(a, step, x0, n_steps):
     if 4.0 * a * step * x0 * x0 >= 1.0:
         raise ValueError("4 a step x0^2 must be < 1 (otherwise the iteration overshoots and need not converge)")
     return gradient_descent(lambda x: 4.0 * a * x ** 3, x0, step, n_steps)
+
+
+# ---------------------------------------------------------------------------- one Polyak step on the quartic, with a multiplier
+def random_direction_factors(form, gradient, basis, shape, n_directions, seed=0, multiplier=1.0):
+    """Distance factors ``|v+| / |v|`` of one Polyak step on a quartic model from random unit
+    directions of ``span(basis)``.
+
+    Parameters
+    ----------
+    form, gradient : callable
+        ``v -> Q(v)`` and ``v -> grad Q(v)`` for ``v`` of shape ``shape``.
+    basis : array_like (N, k)
+        Orthonormal columns (flat vectors of length ``N = prod(shape)``), e.g. of ``T``.
+    shape : tuple
+        Shape of a direction, ``(n, d)``.
+    n_directions : int
+    seed : int
+    multiplier : float
+        ``1``: :func:`polyak_quartic_factor`; otherwise the factor of
+        :func:`quartic_polyak_step` computed directly.
+    """
+    n_directions = check_positive_int(n_directions, "n_directions")
+    multiplier = check_positive_float(multiplier, "multiplier")
+    b = _as_float_array(basis, "basis")
+    rng = check_rng(seed, "seed")
+    out = []
+    for _ in range(n_directions):
+        c = rng.standard_normal(b.shape[1])
+        v = (b @ (c / np.linalg.norm(c))).reshape(shape)
+        q, g = form(v), np.asarray(gradient(v)).reshape(shape)
+        if multiplier == 1.0:
+            out.append(polyak_quartic_factor(q, g, v))
+        else:
+            out.append(float(np.linalg.norm(quartic_polyak_step(q, g, v, multiplier))))
+    return np.array(out)
+
+
+def polyak_multiplier_identity(n_vars=3):
+    """sympy: ``|v - c Q g / |g|^2|^2 - (|v|^2 - (8c - c^2) Q^2 / |g|^2)`` with Euler's
+    identity ``Q = <g, v> / 4`` imposed, simplified; it is ``0`` for every ``c``.
+
+    ``v`` and ``g`` are symbolic vectors with ``n_vars`` entries; ``c`` is the step
+    multiplier. (The case ``c = 1`` is :func:`gmmlit.theory.symbolic.check_polyak_quartic_step`.)
+    """
+    import sympy as sp
+
+    k = check_positive_int(n_vars, "n_vars", minimum=2)
+    v = sp.Matrix(sp.symbols(f"v1:{k + 1}", real=True))
+    g = sp.Matrix(sp.symbols(f"g1:{k + 1}", real=True))
+    c = sp.Symbol("c", positive=True)
+    gg, vv, gv = (g.T * g)[0, 0], (v.T * v)[0, 0], (g.T * v)[0, 0]
+    q = gv / 4
+    v_plus = v - c * q / gg * g
+    return sp.simplify((v_plus.T * v_plus)[0, 0] - vv + (8 * c - c ** 2) * q ** 2 / gg)
+
+
+def factor_squared_with_multiplier(cos_angle, multiplier):
+    """``|v+|^2 / |v|^2 = 1 - (8c - c^2) cos^2 / 16`` for a Polyak step with multiplier ``c``
+    on a homogeneous quartic, ``cos`` the cosine between ``grad Q(v)`` and ``v``.
+
+    From ``|v+|^2 = |v|^2 - (8c - c^2) Q^2 / |g|^2`` and ``Q = |g| |v| cos / 4`` (Euler).
+    """
+    c = check_positive_float(multiplier, "multiplier")
+    cos = _as_float_array(cos_angle, "cos_angle")
+    return 1.0 - (8 * c - c * c) * cos * cos / 16.0
+
+
+def direction_map_step(q, multiplier=1.0):
+    """Step ``c / (4 q (4 - c))`` of the Riemannian gradient step on ``Q`` over the unit
+    sphere that one Polyak step with multiplier ``c < 4`` induces on directions
+    (``1 / (12 q)`` for ``c = 1``, as in :func:`quartic_polyak_iterates`)."""
+    q = check_positive_float(q, "q")
+    c = check_positive_float(multiplier, "multiplier")
+    if c >= 4:
+        raise ValueError(f"multiplier must be < 4 (at 4 the radial part is removed entirely), got {c}")
+    return c / (4.0 * q * (4.0 - c))
+
+
+def rescale_direction_multipliers(multipliers, multiplier):
+    """Multipliers of the linearised direction map for step multiplier ``c``, from those for
+    ``c = 1`` (:func:`direction_map_multipliers`): ``1 - 3 c (1 - mu) / (4 - c)``.
+
+    The eigenvalues ``lambda_k`` of the Riemannian Hessian enter as
+    ``1 - step * lambda_k`` with the step of :func:`direction_map_step`.
+    """
+    mu = _as_float_array(multipliers, "multipliers")
+    c = check_positive_float(multiplier, "multiplier")
+    if c >= 4:
+        raise ValueError(f"multiplier must be < 4, got {c}")
+    return 1.0 - 3.0 * c * (1.0 - mu) / (4.0 - c)

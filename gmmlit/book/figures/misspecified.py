@@ -35,6 +35,7 @@ from ...optim.methods import em, gradient_em, ravine_method
 from ...core.mixture import Mixture
 from ...bench.parallel import trial_seeds
 from ...core.quadrature import TrapezoidRule
+from ...optim.newton import local_floor
 from ...optim.presets import POLYAK_ALONE
 from ...optim.results import StopReason
 from ...theory.landscape import fit_power_law
@@ -103,61 +104,6 @@ def general_misspecified_instance(delta_pi, *, n=10, teacher_seed=GENERAL_TEACHE
 
 
 # ---------------------------------------------------------------------------- the floor
-def newton_polish(objective, means, *, steps=10):
-    """``steps`` Newton steps ``theta - H^{-1} grad L`` with the exact Hessian of the
-    discretised objective (stops early at an exactly zero gradient).
-
-    Converges quadratically to the stationary point whose basin of attraction holds
-    ``means``; whether it is a minimum is for the caller to check (Hessian eigenvalues).
-    """
-    x = np.array(objective.check_means(means), dtype=float)
-    steps = check_positive_int(steps, "steps")
-    for _ in range(steps):
-        g = objective.grad(x)
-        if not np.any(g):
-            break
-        x = x - np.linalg.solve(objective.hessian(x), g.ravel()).reshape(x.shape)
-    return x
-
-
-def local_floor(objective, means0, *, max_iter=200, newton_steps=3):
-    """The local minimum reached from ``means0`` and its value, the floor ``L*``.
-
-    scipy's trust-region method with the exact Hessian (``method="trust-exact"``), which
-    converges to a local minimum rather than a saddle, then :func:`newton_polish`. The
-    evaluations go straight to the objective (this is a measurement, not a method of the
-    comparison).
-
-    Returns
-    -------
-    dict
-        ``L_star`` (the loss at the polished point), ``means``, ``grad_norm``,
-        ``hessian_eigenvalues`` (ascending; all positive at a strict local minimum) and
-        ``iterations`` (of the trust-region method).
-    """
-    from scipy.optimize import minimize
-
-    x0 = np.array(objective.check_means(means0, "means0"), dtype=float)
-    max_iter = check_positive_int(max_iter, "max_iter")
-    shape = x0.shape
-
-    def fun(v):
-        loss, grad = objective.loss_and_grad(v.reshape(shape))
-        return loss, grad.ravel()
-
-    res = minimize(fun, x0.ravel(), jac=True, method="trust-exact",
-                   hess=lambda v: objective.hessian(v.reshape(shape)), options=dict(gtol=1e-14, maxiter=max_iter))
-    x = newton_polish(objective, res.x.reshape(shape), steps=newton_steps)
-    ev = objective.evaluate(x)
-    return dict(
-        L_star=float(ev.loss),
-        means=x,
-        grad_norm=float(np.linalg.norm(ev.grad)),
-        hessian_eigenvalues=np.linalg.eigvalsh(objective.hessian(x)),
-        iterations=int(res.nit),
-    )
-
-
 def collapsed_cluster_curvature(objective, means, assignment, cluster):
     """``A_j = E_{p*}[Psi_j(x) ((x - c)(x - c)^T - I)] / w_j`` for a collapsed cluster.
 
