@@ -37,7 +37,9 @@ study in :mod:`gmmlit.book.studies`.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+from types import MappingProxyType
 
 import numpy as np
 
@@ -58,6 +60,12 @@ RELAXATIONS = ("adaptive", "off")
 
 #: What :func:`ravine_method` does when its Polyak steps keep being rejected.
 ON_PLATEAU = ("stop", "lbfgs")
+
+#: Rules resolving the short-step size from the Hessian at the start (:func:`start_curvature`).
+STEP_RULES = ("inverse_lambda_max",)
+
+#: Rules resolving the number ``K`` of short steps from the Hessian at the start.
+SHORT_STEP_RULES = ("normal_condition",)
 
 #: Memory of the L-BFGS stage of ``on_plateau="lbfgs"`` (at least the number of
 #: coordinates ``n d`` of the instances of the book, so that it keeps every pair).
@@ -100,14 +108,109 @@ def check_f_star(value):
 
 
 def check_short_steps(value):
-    """``short_steps`` is a number ``K >= 1`` of short steps per block, or ``"adaptive"``."""
+    """``short_steps`` is a number ``K >= 1`` of short steps per block, ``"adaptive"``, or
+    one of :data:`SHORT_STEP_RULES` (resolved at the start by :func:`start_curvature`)."""
     if isinstance(value, str):
-        if value != "adaptive":
-            raise ValueError(f"short_steps (K) must be an integer >= 1 or 'adaptive', got {value!r}")
+        if value != "adaptive" and value not in SHORT_STEP_RULES:
+            raise ValueError(f"short_steps (K) must be an integer >= 1, 'adaptive' or one of {SHORT_STEP_RULES}, "
+                             f"got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"short_steps (K) must be an integer >= 1 or 'adaptive', got {type(value).__name__}")
     return check_positive_int(value, "short_steps (K)")
+
+
+def check_step(value):
+    """``step`` is a float ``> 0`` or one of :data:`STEP_RULES`."""
+    if isinstance(value, str):
+        return check_choice(value, STEP_RULES, "step")
+    return check_positive_float(value, "step")
+
+
+def check_normal_reduction(value):
+    """``normal_reduction`` is a float in ``(0, 1)``."""
+    value = check_positive_float(value, "normal_reduction")
+    if value >= 1.0:
+        raise ValueError(f"normal_reduction must be in (0, 1), got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------- start-resolved options
+def normal_condition_steps(eigenvalues, n_normal, normal_reduction=0.01):
+    """``K = ceil(kappa ln(1 / normal_reduction))`` with ``kappa = lambda_1 / lambda_{n_normal}``.
+
+    Gradient steps of size ``1 / lambda_1`` contract the error in the span of the
+    ``n_normal`` largest eigenvalues of the Hessian by at least ``1 - 1 / kappa`` per step,
+    so that after ``K`` steps it has shrunk by ``(1 - 1/kappa)^K <= exp(-K / kappa) <=
+    normal_reduction``.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Eigenvalues of the Hessian (any order).
+    n_normal : int >= 1
+        Number of normal directions, ``d m``.
+    normal_reduction : float in (0, 1)
+
+    Returns
+    -------
+    (int, float)
+        ``K`` and ``kappa``.
+    """
+    n_normal = check_positive_int(n_normal, "n_normal")
+    normal_reduction = check_normal_reduction(normal_reduction)
+    lam = np.sort(np.asarray(eigenvalues, dtype=float))[::-1]
+    if lam.size < n_normal:
+        raise ValueError(f"need at least {n_normal} eigenvalues, got {lam.size}")
+    if not (np.isfinite(lam[0]) and lam[n_normal - 1] > 0.0):
+        raise ValueError(f"short_steps='normal_condition' needs the {n_normal} largest Hessian eigenvalues at means0 "
+                         f"to be positive and finite, got lambda_1 = {lam[0]:.3e}, lambda_{n_normal} = "
+                         f"{lam[n_normal - 1]:.3e} (start inside the basin of a minimiser)")
+    kappa = float(lam[0] / lam[n_normal - 1])
+    return max(1, int(np.ceil(kappa * np.log(1.0 / normal_reduction)))), kappa
+
+
+def start_curvature(objective, means0, step, short_steps, normal_reduction=0.01):
+    """Resolve ``step="inverse_lambda_max"`` and ``short_steps="normal_condition"`` from one
+    Hessian of ``objective`` at ``means0``.
+
+    ``step="inverse_lambda_max"`` becomes ``1 / lambda_max``; ``short_steps="normal_condition"``
+    becomes :func:`normal_condition_steps` of the ``d m`` largest eigenvalues (``m`` the
+    number of teacher components: the normal space of the ravine has dimension ``d m``).
+    Other values pass through unchanged. The Hessian is not an objective evaluation: it is
+    not charged to ``max_evals`` (``objective.counts["hessian"]`` counts it).
+
+    Returns
+    -------
+    (step, short_steps, info)
+        The resolved values and a dict for the result's ``extras`` (``hessians``,
+        ``lambda_max``, ``kappa``, ``step_rule``, ``short_steps_rule``); empty when no rule
+        was asked for (no Hessian computed).
+    """
+    wants_step = isinstance(step, str)
+    wants_k = isinstance(short_steps, str) and short_steps in SHORT_STEP_RULES
+    if not (wants_step or wants_k):
+        return step, short_steps, {}
+    if wants_k and getattr(objective, "teacher", None) is None:
+        raise ValueError("short_steps='normal_condition' needs an objective with a teacher (objective.teacher."
+                         "n_components gives the dimension d m of the normal space)")
+    if not callable(getattr(objective, "hessian", None)):
+        raise ValueError(f"step={step!r} / short_steps={short_steps!r} need objective.hessian(means)")
+    n, d = np.shape(means0)
+    eigenvalues = np.linalg.eigvalsh(np.asarray(objective.hessian(means0), dtype=float).reshape(n * d, n * d))
+    lam_max = float(eigenvalues[-1])
+    info = dict(hessians=1, lambda_max=lam_max)
+    if wants_step:
+        if not (np.isfinite(lam_max) and lam_max > 0.0):
+            raise ValueError(f"step='inverse_lambda_max' needs a positive finite largest Hessian eigenvalue at means0, "
+                             f"got {lam_max:.3e}")
+        info["step_rule"] = step
+        step = 1.0 / lam_max
+    if wants_k:
+        info["short_steps_rule"] = short_steps
+        short_steps, info["kappa"] = normal_condition_steps(eigenvalues, d * objective.teacher.n_components,
+                                                            normal_reduction)
+    return step, short_steps, info
 
 
 # ---------------------------------------------------------------------------- pure steps
@@ -262,7 +365,9 @@ def ravine_method(
     max_rejections=RAVINE_DEFAULTS["max_rejections"],
     f_star=RAVINE_DEFAULTS["f_star"],
     on_plateau=RAVINE_DEFAULTS["on_plateau"],
+    normal_reduction=0.01,
     record_means=False,
+    _start_info=None,
 ):
     """Short steps to the ravine, then one long Polyak step along it; repeat.
 
@@ -283,13 +388,21 @@ def ravine_method(
         Kind of short step (:func:`short_step`): gradient EM with step size ``step``, EM,
         or gradient EM in EM's metric (EM written through the discretised gradient, so
         that it stops at the stationary points of the discretised loss).
-    step : float > 0
-        Step size of the ``"gem"`` and ``"pgem"`` short steps (unused by EM).
-    short_steps : int >= 1 or "adaptive"
+    step : float > 0 or "inverse_lambda_max"
+        Step size of the ``"gem"`` and ``"pgem"`` short steps (unused by EM), or
+        ``"inverse_lambda_max"``: ``1 / lambda_max`` of the Hessian at ``means0``
+        (:func:`start_curvature`).
+    short_steps : int >= 1, "adaptive" or "normal_condition"
         ``K``, the number of short steps before each Polyak step (fixed, as in GDPolyak),
         or ``"adaptive"``: short steps until the gradient norm stops shrinking by the
         factor ``adaptive_ratio``, at most ``max_short_steps``
-        (see :func:`short_phase_done`).
+        (see :func:`short_phase_done`), or ``"normal_condition"``: a fixed ``K`` from the
+        Hessian at ``means0``, ``K = ceil(kappa ln(1 / normal_reduction))`` with
+        ``kappa = lambda_1 / lambda_{d m}`` (:func:`normal_condition_steps`; it needs
+        ``objective.teacher``). One Hessian at the start serves both rules; it is not
+        charged to ``max_evals``, and the result records the resolved ``step`` and
+        ``short_steps`` in ``options``, and ``hessians = 1``, ``lambda_max``, ``kappa`` and
+        the rules in ``extras``.
     max_short_steps : int >= 1
         Cap on the adaptive short phase.
     adaptive_ratio : float in (0, 1]
@@ -336,6 +449,10 @@ def ravine_method(
         method is the better tool. The result then records both stages
         (:func:`gmmlit.optim.results.chain_results`; ``extras["switch_eval"]`` is the number of
         evaluations of the ravine stage).
+    normal_reduction : float in (0, 1)
+        For ``short_steps="normal_condition"``: the factor by which the normal error of
+        gradient steps at ``1 / lambda_max`` shrinks at least over one short phase when
+        each step contracts it by ``1 - 1 / kappa``.
     record_means : bool
         Keep every evaluated point in ``means_history``.
 
@@ -347,8 +464,11 @@ def ravine_method(
     """
     x = check_start(objective, means0)
     short = check_choice(short, SHORT_STEP_KINDS, "short")
-    step = check_positive_float(step, "step")
+    step = check_step(step)
     short_steps = check_short_steps(short_steps)
+    normal_reduction = check_normal_reduction(normal_reduction)
+    step, short_steps, resolved = start_curvature(objective, x, step, short_steps, normal_reduction)
+    start_info = dict(resolved if _start_info is None else _start_info)
     max_short_steps = check_positive_int(max_short_steps, "max_short_steps")
     adaptive_ratio = check_positive_float(adaptive_ratio, "adaptive_ratio", maximum=1.0)
     relaxation = check_choice(relaxation, RELAXATIONS, "relaxation")
@@ -362,18 +482,24 @@ def ravine_method(
                    adaptive_ratio=adaptive_ratio, relaxation=relaxation, metric=metric, multiplier=multiplier,
                    safeguard=safeguard, max_rejections=max_rejections,
                    f_star=f_star_mode if f_star_mode == "adaptive" else f_star)
+    if "short_steps_rule" in start_info:
+        options["normal_reduction"] = normal_reduction
     if on_plateau == "lbfgs":
         from .peers import lbfgs  # peers builds on this module
 
         first = ravine_method(objective, x, max_evals=max_evals, tol=tol, minimizer=minimizer,
-                              record_means=record_means, on_plateau="stop", **options)
+                              record_means=record_means, on_plateau="stop", _start_info=start_info, **options)
         if first.stop_reason not in (StopReason.REJECTED_STEPS, StopReason.AT_FLOOR) or first.n_evals >= max_evals:
             return first
         second = lbfgs(objective, first.means, max_evals=max_evals - first.n_evals, tol=tol, minimizer=minimizer,
                        memory=PLATEAU_LBFGS_MEMORY, record_means=record_means)
-        return chain_results(first, second, options=dict(first.options, on_plateau="lbfgs"))
+        chained = chain_results(first, second, options=dict(first.options, on_plateau="lbfgs"))
+        if start_info:  # the start-resolved quantities describe the whole run
+            chained = dataclasses.replace(chained, extras=MappingProxyType(dict(chained.extras, **start_info)))
+        return chained
     rec = Recorder(objective, method="ravine_method", max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
+    rec.extras.update(start_info)
 
     def take_short_step(means, ev):
         size = step
