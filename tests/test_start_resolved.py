@@ -6,7 +6,7 @@ import pytest
 
 import gmmlit
 from gmmlit.core.quadrature import TrapezoidRule
-from gmmlit.optim.methods import normal_condition_steps, ravine_method
+from gmmlit.optim.ravine import normal_condition_steps, ravine_method
 
 PAPER_LIKE = dict(short="gem", metric="euclidean", multiplier=1.0, f_star=0.0, relaxation="off",
                   safeguard="off", on_plateau="stop")

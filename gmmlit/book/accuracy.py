@@ -448,7 +448,7 @@ def ravine_loop(objective, start, *, blocks=40, short_steps=2, step=1.0, multipl
     """A minimal ravine method: ``short_steps`` preconditioned gradient steps, then one Polyak step (``f* = 0``).
 
     Only for the chapter on computing (the method proper, with its options, is
-    :func:`gmmlit.optim.methods.ravine_method`). The short step is
+    :func:`gmmlit.optim.ravine.ravine_method`). The short step is
     ``mu_i - step * grad_i L / E[psi_i]`` (the direction ``D g`` of
     :func:`gmmlit.optim.steps.polyak_direction` with ``metric="em"``): in the continuum exactly
     the EM step, but built on the gradient of the discretised objective, so that its fixed
