@@ -25,7 +25,8 @@ from .core.geometry import (
     weight_mismatch,
 )
 from .optim.global_phase import GlobalPhaseResult, global_phase
-from .optim.methods import em, gradient_em, ravine_method
+from .optim.first_order import em, gradient_em
+from .optim.ravine import ravine_method
 from .optim.peers import bfgs, lbfgs, nesterov
 from .optim.results import OptimizationResult, StopReason
 from .optim.steps import PolyakStep, em_step, gradient_em_step, polyak_step

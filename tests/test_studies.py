@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit.optim.methods import em, gradient_em, ravine_method
+from gmmlit.optim.first_order import em, gradient_em
+from gmmlit.optim.ravine import ravine_method
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.presets import POLYAK_ALONE
 from gmmlit.theory.landscape import fit_power_law

@@ -48,7 +48,8 @@ from .tables import read_commented_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.newton import local_minimum
 from ..optim.presets import RAVINE_DEFAULTS
-from ..optim.methods import em, gradient_em, ravine_method
+from ..optim.first_order import em, gradient_em
+from ..optim.ravine import ravine_method
 from .parallel import map_trials
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..core.quadrature import ProductRule, TrapezoidRule

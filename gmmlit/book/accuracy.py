@@ -392,7 +392,7 @@ def loss_floor_along_path(instance, objectives, ts, *, kind="tangent", seed=0):
 
 
 def minimal_ravine_options(short_steps=2, step=1.0):
-    """Keyword arguments of :func:`gmmlit.optim.methods.ravine_method` for the minimal
+    """Keyword arguments of :func:`gmmlit.optim.ravine.ravine_method` for the minimal
     ravine method of the chapter on computing: ``short_steps`` preconditioned gradient
     steps ``mu_i - step * grad_i L / E[psi_i]`` (``short="pgem"``, no over-relaxation),
     then one plain Polyak step with ``f* = 0`` (Euclidean, multiplier 1), no safeguard.

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..core.geometry import cluster_weights
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
-from ..optim.methods import em, gradient_em, ravine_method
+from ..optim.first_order import em, gradient_em
+from ..optim.ravine import ravine_method
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..optim.presets import PLAIN_POLYAK, POLYAK_ALONE
 from ..core.validation import check_positive_float

@@ -22,7 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..core.geometry import current_delta_pi
-from .methods import check_choice
+from .first_order import check_choice
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL
 from .results import StopReason

@@ -1,6 +1,6 @@
 """Peer methods for comparison: accelerated gradient with adaptive restart, and scipy's
 quasi-Newton methods (L-BFGS and BFGS), all with the driver signature and the result
-object of :mod:`gmmlit.optim.methods`.
+object of :mod:`gmmlit.optim.first_order`.
 
 Every objective evaluation, including those a scipy line search makes, goes through
 ``objective.evaluate`` and is recorded, so evaluation counts are comparable across
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from .methods import check_choice, check_start
+from .first_order import check_choice, check_start
 from .results import Recorder, StopReason
 from .steps import gradient_em_step
 from ..core.validation import check_positive_float, check_positive_int
@@ -56,7 +56,7 @@ def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     Parameters
     ----------
     objective, means0, max_evals, tol, minimizer, record_means
-        As in :func:`gmmlit.optim.methods.gradient_em`.
+        As in :func:`gmmlit.optim.first_order.gradient_em`.
     step : float > 0
         Gradient step size.
     restart : {"gradient", "function", "none"}
@@ -170,7 +170,7 @@ def lbfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, memory=
     Parameters
     ----------
     objective, means0, max_evals, tol, minimizer, record_means
-        As in :func:`gmmlit.optim.methods.gradient_em`. Every function evaluation scipy asks
+        As in :func:`gmmlit.optim.first_order.gradient_em`. Every function evaluation scipy asks
         for is recorded (line-search trials included); the run is ended from inside the
         objective wrapper once ``L <= tol`` or ``max_evals`` evaluations are spent.
         scipy's own tests are disabled (``gtol = ftol = 0``).

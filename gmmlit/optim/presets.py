@@ -1,4 +1,4 @@
-"""Named configurations of :func:`gmmlit.optim.methods.ravine_method`, in one place.
+"""Named configurations of :func:`gmmlit.optim.ravine.ravine_method`, in one place.
 
 Each preset is a dict of keyword arguments; combine them with ``dict(PRESET, key=value)``.
 

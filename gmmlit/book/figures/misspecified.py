@@ -6,7 +6,7 @@ the loss cannot reach 0. Near a grouping ``sigma`` its least value is a floor
 with the exact Hessian, polished by Newton steps), compares it with the prediction for well
 separated clusters, ``KL(pi* || w)`` (:func:`gmmlit.book.studies.kl_of_cluster_weights`)
 and its chi-square approximation (:func:`gmmlit.book.studies.theory_floor`), and runs the
-methods of :mod:`gmmlit.optim.methods` down to it.
+methods of :mod:`gmmlit.optim.first_order` and :mod:`gmmlit.optim.ravine` down to it.
 
 ``compute_figure5`` / ``plot_figure5``: both methods (and EM, and the ravine method
 with ``f* = L*``) from the same start on two misspecified instances.
@@ -31,7 +31,8 @@ from ...core.instances import (
     split_weights,
     triangle_teacher,
 )
-from ...optim.methods import em, gradient_em, ravine_method
+from ...optim.first_order import em, gradient_em
+from ...optim.ravine import ravine_method
 from ...core.mixture import Mixture
 from ...bench.parallel import trial_seeds
 from ...core.quadrature import TrapezoidRule
@@ -164,7 +165,7 @@ def evals_to(losses, level):
 
 
 #: The ravine-method runs of the chapter: name -> options on top of the defaults
-#: (:data:`gmmlit.optim.methods.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
+#: (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
 #: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
 #: after 5 consecutive rejections) instead of handing over to L-BFGS.
 RAVINE_VARIANTS = {

@@ -25,7 +25,8 @@ from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
 from ...optim.presets import RAVINE_DEFAULTS
-from ...optim.methods import em, gradient_em, ravine_method
+from ...optim.first_order import em, gradient_em
+from ...optim.ravine import ravine_method
 from ...core.quadrature import ProductRule, TrapezoidRule
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
 from .style import COLORS, POLYAK_MARKER, new_figure
@@ -126,7 +127,7 @@ def compute_figure3(*, seed=0, full=False, jobs=1, progress=None, evals=20, opti
     evals : int
         Evaluations of the run.
     options : dict or None
-        Options of :func:`gmmlit.optim.methods.ravine_method`; default :data:`FIGURE3_OPTIONS`.
+        Options of :func:`gmmlit.optim.ravine.ravine_method`; default :data:`FIGURE3_OPTIONS`.
 
     Returns
     -------

@@ -25,7 +25,8 @@ from ...core.geometry import cluster_bias, cluster_weights, intra_cluster_disper
 from ...core.instances import triangle_instance
 from ...theory.landscape import loglog_slope
 from ...optim.presets import RAVINE_DEFAULTS
-from ...optim.methods import gradient_em, ravine_method
+from ...optim.first_order import gradient_em
+from ...optim.ravine import ravine_method
 from ...core.quadrature import TrapezoidRule
 from ...theory.quartic import gradient_descent, ravine_quartic_form
 from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
