@@ -41,7 +41,7 @@ from ..core.quadrature import (
     teacher_span_basis,
 )
 from ..core.reference import reference_1d
-from ..optim.methods import ravine_method
+from ..optim.ravine import ravine_method
 from ..core.validation import (
     _as_float_array,
     check_means,
