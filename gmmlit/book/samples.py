@@ -200,6 +200,17 @@ def time_run(driver, objective, means0, **options):
     return res, time.perf_counter() - t0
 
 
+def first_trial_overshoot(result, l_star):
+    """For a ravine-method run on a :class:`SampleNLL` without offset: the ratio
+    ``(L - 0) / (L - L_N*)`` at the base of its first Polyak trial, by which the step
+    towards the target 0 is longer than the step towards ``L_N*`` (``nan`` without trials)."""
+    bases = getattr(result, "polyak_base", ())
+    if result.method != "ravine_method" or len(bases) == 0:
+        return float("nan")
+    base_loss = float(result.losses[bases[0]])
+    return base_loss / (base_loss - l_star)
+
+
 def convergence_study(sizes, *, seed=0, start_scale=0.5, gap=1e-9, max_evals=2000):
     """Evaluations and seconds of every method of :data:`METHODS` (and of the ravine
     method with the target ``L_N*``, :data:`ORACLE`) to reach ``L_N <= L_N* + gap``.
@@ -213,7 +224,7 @@ def convergence_study(sizes, *, seed=0, start_scale=0.5, gap=1e-9, max_evals=200
     list of dict
         One row per (``N``, method): ``N``, ``method``, ``evals``, ``seconds``,
         ``reached``, ``gap`` (final ``L - L_N*``), ``distance`` (final distance to the
-        verified minimiser), ``stop``, plus ``L_star``, ``grad_max`` and ``eig_min`` of
+        verified minimiser), ``stop``, ``overshoot`` (:func:`first_trial_overshoot`), plus ``L_star``, ``grad_max`` and ``eig_min`` of
         the certificate.
     """
     inst = sample_instance()
@@ -232,7 +243,7 @@ def convergence_study(sizes, *, seed=0, start_scale=0.5, gap=1e-9, max_evals=200
             final = res.loss + g.offset - l_star
             rows.append(dict(N=size, method=name, evals=res.n_evals, seconds=seconds, reached=bool(final <= gap),
                              gap=final, distance=float(np.linalg.norm(res.means - m_star)), stop=str(res.stop_reason),
-                             L_star=l_star, grad_max=gmax, eig_min=eig_min))
+                             L_star=l_star, grad_max=gmax, eig_min=eig_min, overshoot=first_trial_overshoot(res, l_star)))
     return rows
 
 
