@@ -11,6 +11,7 @@ from .core import instances
 from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
 from .core.mixture import Mixture
 from .core.objective import Evaluation, PopulationKL, bregman_integrand
+from .core.sample import SampleNLL
 from .core.geometry import (
     best_assignment,
     cluster_bias,
@@ -52,6 +53,7 @@ __all__ = [
     "misspecified_instance",
     "Mixture",
     "PopulationKL",
+    "SampleNLL",
     "Evaluation",
     "bregman_integrand",
     "IntegrationRule",

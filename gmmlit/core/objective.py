@@ -109,48 +109,33 @@ class Evaluation:
         return self.moment / self.mass[:, None]
 
 
-class PopulationKL:
-    """Population KL divergence ``KL(teacher || student)`` as a function of student means.
+class WeightedNodeObjective:
+    """The kernel shared by every objective of the package: a weighted point set, seen
+    from one or more centres, and the isotropic unit-variance student with fixed weights.
 
-    Parameters
-    ----------
-    teacher : Mixture
-        The data distribution ``p*``.
-    weights : array_like, shape (n,)
-        Fixed student weights (positive, summing to 1).
-    rule : IntegrationRule or None
-        How expectations under the teacher are discretised; ``None`` takes
-        :func:`gmmlit.core.quadrature.default_rule`.
-    form : {"bregman", "naive"}
-        Which algebraic form of the loss to discretise (see the module docstring).
-    chunk_size : int or None
-        Nodes processed at once; bounds memory to about ``chunk_size * n * d * 8 * 4``
-        bytes. ``None`` picks a chunk of about 32 MB.
+    The points are ``c_j + z_k`` for every centre ``c_j`` (weight ``a_j``) and node
+    ``z_k`` (weight ``w_k``), so the discrete measure is ``sum_j sum_k a_j w_k
+    delta_{c_j + z_k}``. With ``s(x) = log p_theta(x) - r_j(x)`` (``r_j`` a reference log
+    density stored at the nodes of centre ``j``), the loss is ``sum a_j w_k
+    (e^s - 1 - s)`` (``form="bregman"``) or ``-sum a_j w_k s`` (``form="naive"``).
 
-    Notes
-    -----
-    The student covariances are the identity. ``n_evals`` counts passes over the nodes
-    (every call of :meth:`loss`, :meth:`grad`, :meth:`loss_and_grad`, :meth:`evaluate`,
-    :meth:`em_statistics`); ``counts`` splits them by kind and also counts Hessians.
+    * :class:`PopulationKL`: the centres are the teacher means, the nodes and weights are
+      those of an integration rule for ``N(0, I)``, ``r = log p*``.
+    * :class:`gmmlit.core.sample.SampleNLL`: one centre (the data mean), the nodes are
+      the centred data with weights ``1/N``, ``r = (d/2) log(2 pi)`` (so ``s = log
+      p_theta``), naive form. The population KL in its naive form is therefore the
+      sample objective over the rule's weighted points, plus the constant
+      ``E[log p*]``.
+
+    Subclasses call :meth:`_set_nodes` and then set ``_centers`` ``(J, d)``,
+    ``_center_weights`` ``(J,)``, ``_log_ref`` (``J`` arrays of one value per node) and
+    ``form``. ``n_evals`` counts passes over the nodes (every call of :meth:`loss`,
+    :meth:`grad`, :meth:`loss_and_grad`, :meth:`evaluate`, :meth:`em_statistics`);
+    ``counts`` splits them by kind and also counts Hessians.
     """
 
-    def __init__(self, teacher, weights, rule=None, *, form="bregman", chunk_size=None):
-        if not isinstance(teacher, Mixture):
-            raise TypeError(f"teacher must be a gmmlit.Mixture, got {type(teacher).__name__}")
-        self.teacher = teacher
-        self.weights = check_weights(weights, "weights")
-        if rule is None:
-            rule = default_rule(teacher)
-        if not isinstance(rule, IntegrationRule):
-            raise TypeError(
-                f"rule must be a gmmlit IntegrationRule (TrapezoidRule, GaussHermiteRule, "
-                f"ProductRule, SobolRule) or None, got {type(rule).__name__}"
-            )
-        if form not in ("bregman", "naive"):
-            raise ValueError(f"form must be 'bregman' or 'naive', got {form!r}")
-        self.rule = rule
-        self.form = form
-        z, w = rule.nodes(teacher)
+    def _set_nodes(self, z, w, chunk_size):
+        """Store the nodes ``z`` ``(K, d)`` with weights ``w`` ``(K,)`` and their chunks."""
         self._z = np.ascontiguousarray(z, dtype=float)
         self._w = np.ascontiguousarray(w, dtype=float)
         self._zz = np.einsum("kd,kd->k", self._z, self._z)
@@ -164,10 +149,6 @@ class PopulationKL:
         self._z1t = [
             np.ascontiguousarray(np.vstack([self._z[lo:hi].T, np.ones((1, hi - lo))])) for lo, hi in self._chunks()
         ]
-        # log p* (up to the shared constant) at the nodes of each teacher component
-        self._lse_star = [
-            self._log_mixture(teacher.weights, teacher.means - teacher.means[j]) for j in range(teacher.n_components)
-        ]
         self.n_evals = 0
         self.counts = Counter()
 
@@ -180,19 +161,7 @@ class PopulationKL:
     @property
     def dim(self):
         """Dimension ``d``."""
-        return self.teacher.dim
-
-    @property
-    def n_nodes(self):
-        """Total number of integration nodes (over all teacher components)."""
-        return self._z.shape[0] * self.teacher.n_components
-
-    def nodes(self):
-        """The discrete measure used for ``E_{p*}``: points ``(N, d)`` and weights ``(N,)``."""
-        t = self.teacher
-        x = np.concatenate([t.means[j] + self._z for j in range(t.n_components)])
-        w = np.concatenate([t.weights[j] * self._w for j in range(t.n_components)])
-        return x, w
+        return self._z.shape[1]
 
     def reset_counter(self):
         """Set ``n_evals`` and ``counts`` back to zero."""
@@ -202,12 +171,6 @@ class PopulationKL:
     def check_means(self, means, name="means"):
         """Validate student means: shape ``(n, d)``, finite."""
         return check_means(means, name, n_rows=self.n_components, dim=self.dim)
-
-    def __repr__(self):
-        return (
-            f"PopulationKL(n={self.n_components}, m={self.teacher.n_components}, d={self.dim}, "
-            f"rule={self.rule!r}, form={self.form!r}, nodes={self.n_nodes})"
-        )
 
     # ------------------------------------------------------------------ kernel
     def _shifted_exponents(self, log_w, delta, chunk):
@@ -247,25 +210,23 @@ class PopulationKL:
             yield lo, min(total, lo + self.chunk_size)
 
     def _node_terms(self, means):
-        """For each teacher component ``j`` and chunk of nodes, yield
-        ``(j, delta, c, lo, hi, w, s, e, total)``: ``delta = means - mu*_j``, the chunk's
-        index ``c`` and node range, the node weights ``w = pi*_j w_k``,
-        ``s = log p_theta - log p*`` at the nodes, and the responsibilities
+        """For each centre ``j`` and chunk of nodes, yield
+        ``(j, delta, c, lo, hi, w, s, e, total)``: ``delta = means - c_j``, the chunk's
+        index ``c`` and node range, the node weights ``w = a_j w_k``,
+        ``s = log p_theta - r_j`` at the nodes, and the responsibilities
         ``psi = e / total[None, :]``, shape ``(n, C)`` (left unnormalised so that callers
         fold the division into the weights they multiply by). One ``exp`` over the chunk
         serves both ``log p_theta`` and the responsibilities.
         """
-        t = self.teacher
         log_pi = np.log(self.weights)
-        for j in range(t.n_components):
-            delta = means - t.means[j]
+        for j, center in enumerate(self._centers):
+            delta = means - center
             for c, (lo, hi) in enumerate(self._chunks()):
                 e, total, log_mix = self._normalised_exponentials(log_pi, delta, c, lo, hi)
-                s = log_mix - self._lse_star[j][lo:hi]
-                yield j, delta, c, lo, hi, t.weights[j] * self._w[lo:hi], s, e, total
+                s = log_mix - self._log_ref[j][lo:hi]
+                yield j, delta, c, lo, hi, self._center_weights[j] * self._w[lo:hi], s, e, total
 
     def _pass(self, means, *, want_grad=True, want_em=False):
-        t = self.teacher
         n, d = means.shape
         loss = 0.0
         grad = np.zeros((n, d))
@@ -297,7 +258,7 @@ class PopulationKL:
                 off = rows - (d + 1)
                 mj = sums[:, off + d]
                 mass += mj
-                moment += sums[:, off:off + d] + mj[:, None] * t.means[j][None, :]
+                moment += sums[:, off:off + d] + mj[:, None] * self._centers[j][None, :]
         return loss, grad, mass, moment
 
     # ------------------------------------------------------------------ public API
@@ -359,3 +320,80 @@ class PopulationKL:
         for i in range(n):
             h[i * d:(i + 1) * d, i * d:(i + 1) * d] += blocks[i]
         return 0.5 * (h + h.T)
+
+
+class PopulationKL(WeightedNodeObjective):
+    """Population KL divergence ``KL(teacher || student)`` as a function of student means.
+
+    Parameters
+    ----------
+    teacher : Mixture
+        The data distribution ``p*``.
+    weights : array_like, shape (n,)
+        Fixed student weights (positive, summing to 1).
+    rule : IntegrationRule or None
+        How expectations under the teacher are discretised; ``None`` takes
+        :func:`gmmlit.core.quadrature.default_rule`.
+    form : {"bregman", "naive"}
+        Which algebraic form of the loss to discretise (see the module docstring).
+    chunk_size : int or None
+        Nodes processed at once; bounds memory to about ``chunk_size * n * d * 8 * 4``
+        bytes. ``None`` picks a chunk of about 32 MB.
+
+    Notes
+    -----
+    The student covariances are the identity. The kernel (:class:`WeightedNodeObjective`)
+    sees the rule's nodes from every teacher mean, with the teacher weights as the
+    centres' weights and ``log p*`` as the reference. ``n_evals`` counts passes over the
+    nodes (every call of :meth:`loss`, :meth:`grad`, :meth:`loss_and_grad`,
+    :meth:`evaluate`, :meth:`em_statistics`); ``counts`` splits them by kind and also
+    counts Hessians.
+    """
+
+    def __init__(self, teacher, weights, rule=None, *, form="bregman", chunk_size=None):
+        if not isinstance(teacher, Mixture):
+            raise TypeError(f"teacher must be a gmmlit.Mixture, got {type(teacher).__name__}")
+        self.teacher = teacher
+        self.weights = check_weights(weights, "weights")
+        if rule is None:
+            rule = default_rule(teacher)
+        if not isinstance(rule, IntegrationRule):
+            raise TypeError(
+                f"rule must be a gmmlit IntegrationRule (TrapezoidRule, GaussHermiteRule, "
+                f"ProductRule, SobolRule) or None, got {type(rule).__name__}"
+            )
+        if form not in ("bregman", "naive"):
+            raise ValueError(f"form must be 'bregman' or 'naive', got {form!r}")
+        self.rule = rule
+        self.form = form
+        z, w = rule.nodes(teacher)
+        self._set_nodes(z, w, chunk_size)
+        self._centers = teacher.means
+        self._center_weights = teacher.weights
+        # log p* (up to the shared constant) at the nodes of each teacher component
+        self._log_ref = [
+            self._log_mixture(teacher.weights, teacher.means - teacher.means[j]) for j in range(teacher.n_components)
+        ]
+
+    @property
+    def dim(self):
+        """Dimension ``d``."""
+        return self.teacher.dim
+
+    @property
+    def n_nodes(self):
+        """Total number of integration nodes (over all teacher components)."""
+        return self._z.shape[0] * self.teacher.n_components
+
+    def nodes(self):
+        """The discrete measure used for ``E_{p*}``: points ``(N, d)`` and weights ``(N,)``."""
+        t = self.teacher
+        x = np.concatenate([t.means[j] + self._z for j in range(t.n_components)])
+        w = np.concatenate([t.weights[j] * self._w for j in range(t.n_components)])
+        return x, w
+
+    def __repr__(self):
+        return (
+            f"PopulationKL(n={self.n_components}, m={self.teacher.n_components}, d={self.dim}, "
+            f"rule={self.rule!r}, form={self.form!r}, nodes={self.n_nodes})"
+        )

@@ -18,12 +18,12 @@ WEIGHT_SUM_TOL = 1e-10
 def _as_float_array(value, name):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    if np.iscomplexobj(value):  # before the cast, which would drop the imaginary part with a warning
+        raise TypeError(f"{name} must be real, got complex values")
     try:
         arr = np.array(value, dtype=float, copy=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if np.iscomplexobj(np.asarray(value)):
-        raise TypeError(f"{name} must be real, got complex values")
     return arr
 
 

@@ -157,11 +157,12 @@ class OptimizationResult:
 
 
 def check_objective(objective, name="objective"):
-    """The objective must offer ``evaluate(means) -> Evaluation`` and ``check_means``."""
+    """The objective must offer ``evaluate(means) -> Evaluation`` and ``check_means``, as
+    :class:`~gmmlit.core.objective.PopulationKL` and :class:`~gmmlit.core.sample.SampleNLL` do."""
     for attr in ("evaluate", "check_means"):
         if not callable(getattr(objective, attr, None)):
             raise TypeError(
-                f"{name} must be a gmmlit.PopulationKL (or offer evaluate() and check_means()), "
+                f"{name} must be a gmmlit.PopulationKL or gmmlit.SampleNLL (or offer evaluate() and check_means()), "
                 f"got {type(objective).__name__}"
             )
     return objective
