@@ -27,6 +27,7 @@ from .core.geometry import (
 from .optim.global_phase import GlobalPhaseResult, global_phase
 from .optim.methods import em, gradient_em, ravine_method
 from .optim.peers import bfgs, lbfgs, nesterov
+from .optim.presets import PAPER_METHOD
 from .optim.results import OptimizationResult, StopReason
 from .optim.steps import PolyakStep, em_step, gradient_em_step, polyak_step
 from .core.quadrature import (
@@ -77,6 +78,7 @@ __all__ = [
     "gradient_em",
     "em",
     "ravine_method",
+    "PAPER_METHOD",
     "nesterov",
     "lbfgs",
     "bfgs",
