@@ -240,3 +240,72 @@ def threshold_bound(loss_0, kl, ell):
     """``KL + L_0 + sqrt(2 L_0) ell``: the bound of the misspecification theorem on ``L`` given ``L_0``."""
     loss_0 = np.maximum(np.asarray(loss_0, dtype=float), 0.0)
     return kl + loss_0 + np.sqrt(2.0 * loss_0) * ell
+
+
+# ---------------------------------------------------------------------------- the two studies of the chapter
+def rate_study(objective, means0, means_star, assignment, lambda_1, normal_eigenvalues, q, configs, *,
+               max_evals=300):
+    """Runs of the paper's method with explicit ``(step multiplier, K)`` and their block diagnostics.
+
+    Parameters
+    ----------
+    configs : sequence of (label, step_multiplier, K)
+        The short step is ``step_multiplier / lambda_max(H(means0))`` (the paper's rule has 1).
+
+    Returns
+    -------
+    list of dict, one per configuration: ``label``, ``step``, ``K``, ``rho`` (``max_k |1 - step
+    lambda_k|^K`` over the normal eigenvalues at ``theta*``), ``delta2``
+    (:func:`accuracy_level`), ``diagnostics`` (:func:`block_diagnostics`), ``covered`` (blocks with
+    ``|v|^2 >= delta2`` and ``eps <= TUBE_EPS`` up to the first that is not), ``excess`` (largest
+    ``(factor - bound) / |v|`` over the covered blocks), ``breakdown`` (:func:`breakdown_index`),
+    ``least_loss``, ``result``.
+    """
+    eta0, _, _ = paper_resolution(objective, means0, 0.5)
+    rows = []
+    for label, multiplier, k in configs:
+        step = multiplier * eta0
+        result = paper_run(objective, means0, means_star, max_evals=max_evals, step=step, short_steps=int(k))
+        diag = block_diagnostics(objective, result, means_star, assignment, lambda_1, q)
+        rho = short_step_factor(normal_eigenvalues, step) ** int(k)
+        delta2 = accuracy_level(lambda_1, q, rho) if rho < 1.0 else np.inf
+        inside = (diag["v"] ** 2 >= delta2) & (diag["eps"] <= TUBE_EPS) & np.isfinite(diag["factor"])
+        n_cov = int(np.argmin(inside)) if not inside.all() else int(inside.size)
+        cov = slice(0, n_cov)
+        excess = float(np.max((diag["factor"][cov] - diag["bound"][cov]) / diag["v"][cov])) if n_cov else np.nan
+        rows.append(dict(label=label, step=step, K=int(k), rho=rho, delta2=delta2, diagnostics=diag, covered=n_cov,
+                         excess=excess, breakdown=breakdown_index(diag["factor"]),
+                         least_loss=float(np.nanmin(result.losses)), result=result))
+    return rows
+
+
+def threshold_study(deltas, *, rule=THEOREM_RULE, max_evals=200, seed=0, scale=0.3):
+    """The misspecification threshold on :func:`gmmlit.misspecified_instance` for each ``Delta_pi``.
+
+    For each: the floor ``L*`` (least loss of an L-BFGS run from the seeded start), ``KL(pi*||w)``,
+    ``ell``, ``tau = L(theta_ref)``, a run of the paper's method (``f* = 0``) from the same
+    start, ``L_0`` (:func:`exactly_grouped_objective`) at its iterates, and the largest
+    ``L - threshold_bound(L_0)`` over them (``<= 0`` by the theorem, up to the rule's error).
+    """
+    from ..core.instances import misspecified_instance
+    from ..optim.peers import lbfgs
+
+    rows = []
+    for delta in deltas:
+        inst = misspecified_instance(delta)
+        obj = inst.objective(rule)
+        x0 = inst.start(scale, seed)
+        floor = float(np.nanmin(lbfgs(obj, x0, max_evals=max_evals).losses))
+        kl, ell = threshold_constants(inst)
+        run = paper_run(obj, x0, inst.means_star, max_evals=max_evals)
+        obj0 = exactly_grouped_objective(inst, rule)
+        finite = np.isfinite(run.losses)
+        loss_0 = np.array([obj0.loss(m) if ok else np.inf for m, ok in zip(run.means_history, finite)])
+        margin = run.losses[finite] - threshold_bound(loss_0[finite], kl, ell)
+        best = int(np.nanargmin(run.losses))
+        rows.append(dict(delta_pi=float(delta), L_star=floor, kl=kl, ell=ell, tau=float(obj.loss(inst.means_star)),
+                         least=float(run.losses[best]), best_eval=best, final=float(run.losses[-1]),
+                         least_loss_0=float(np.min(loss_0[finite])), loss_0_at_best=float(loss_0[best]),
+                         margin=float(np.max(margin)), n_evals=run.n_evals, K=run.options["short_steps"],
+                         losses=run.losses))
+    return rows
