@@ -68,8 +68,8 @@ def test_polyak_factor_bound_is_the_quartic_factor():
 
 
 def test_accuracy_level_formula():
-    assert th.accuracy_level(0.1, 1e-3, 1e-6) == pytest.approx(0.1 * 1e-6 / (2.25 * 1e-3))
-    assert th.ACCURACY_CONSTANT == pytest.approx(16 / 3 * (3 / 4) ** 3)
+    assert th.ACCURACY_CONSTANT == pytest.approx(16 / (3 * np.e) * (3 / 4) ** 3)
+    assert th.accuracy_level(0.1, 1e-3, 1e-6) == pytest.approx(0.1 * 1e-6 / (th.ACCURACY_CONSTANT * 1e-3))
 
 
 def test_normal_spectrum_rejects_a_start_outside_the_basin():
@@ -166,3 +166,17 @@ def test_threshold_inequality_is_tight_enough_to_fail():
     x = inst.start(0.2, 0)
     assert obj.loss(x) > kl + obj0.loss(x)            # without the sqrt(2 L_0) ell term the bound fails here
     assert obj.loss(x) <= th.threshold_bound(obj0.loss(x), *th.threshold_constants(inst))
+
+
+# ---------------------------------------------------------------------------- the verdict page
+def test_verdict_claims_cover_the_seed_and_have_one_valid_verdict():
+    from gmmlit.book import verdict as V
+
+    sources = {c.source for c in V.CLAIMS}
+    assert "abstract" in sources
+    assert {f"Figure {k}" for k in (1, 2, 3, 5, 7)} <= sources and {"Figure 4", "Figure 6a", "Figure 6b"} <= sources
+    assert len({c.key for c in V.CLAIMS}) == len(V.CLAIMS)
+    counts = V.verdict_counts()
+    assert set(counts) == set(V.VERDICTS) and sum(counts.values()) == len(V.CLAIMS)
+    with pytest.raises(ValueError, match="verdict"):
+        V.Claim("x", "abstract", "p", "w", "probably", lambda ev: "")

@@ -40,9 +40,9 @@ THEOREM_RULE = TrapezoidRule(0.3, 7.0)
 #: when ``lambda_1 |e| <= eps * 4 q |v|^3``.
 TUBE_EPS = 0.25
 
-#: ``c_*`` of :func:`accuracy_level`: ``(16 / 3) (3/4)^3``, one third of the tube's budget for the
-#: amplified residual after a block.
-ACCURACY_CONSTANT = 9.0 / 4.0
+#: ``c_*`` of :func:`accuracy_level`: ``(16 / (3 e)) (3/4)^3``: one third of the tube's budget for the
+#: amplified residual after a block, and the factor ``e`` that bounds ``(rho_s + C |v|)^K / rho_s^K``.
+ACCURACY_CONSTANT = 9.0 / (4.0 * np.e)
 
 
 # ---------------------------------------------------------------------------- spectra and the paper's K

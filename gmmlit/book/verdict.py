@@ -282,7 +282,8 @@ CLAIMS = (
     Claim("figure4b", "Figure 4", "Polyak steps sharply reduce the dispersion but slightly increase the cluster bias; "
           "gradient steps restore proximity to the manifold.", "{ref}`chap-slowdown`, {ref}`chap-theorems`",
           "departs", _found_figure4),
-    Claim("figure5", "Figure 5", "General mixtures, identical initialisation: the method outperforms gradient EM.",
+    Claim("figure5", "Figure 5", "General mixtures, both methods initialised identically (the caption is cut off in the summary): the "
+          "method against gradient EM.",
           "{ref}`chap-misspecified`", "confirmed with caveats", _found_figure5),
     Claim("figure6a", "Figure 6a", "Small Delta_pi keep the contraction rate and final loss; larger Delta_pi stall "
           "at higher loss floors.", "{ref}`chap-misspecified`", "confirmed with caveats", _found_figure6a),
