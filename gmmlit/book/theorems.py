@@ -307,5 +307,5 @@ def threshold_study(deltas, *, rule=THEOREM_RULE, max_evals=200, seed=0, scale=0
                          least=float(run.losses[best]), best_eval=best, final=float(run.losses[-1]),
                          least_loss_0=float(np.min(loss_0[finite])), loss_0_at_best=float(loss_0[best]),
                          margin=float(np.max(margin)), n_evals=run.n_evals, K=run.options["short_steps"],
-                         losses=run.losses))
+                         losses=run.losses, bases=np.asarray(run.polyak_base)))
     return rows
