@@ -29,6 +29,7 @@ from .optim.global_phase import GlobalPhaseResult, global_phase
 from .optim.first_order import em, gradient_em
 from .optim.ravine import ravine_method
 from .optim.peers import bfgs, lbfgs, nesterov
+from .optim.presets import PAPER_METHOD
 from .optim.results import OptimizationResult, StopReason
 from .optim.steps import PolyakStep, em_step, gradient_em_step, polyak_step
 from .core.quadrature import (
@@ -80,6 +81,7 @@ __all__ = [
     "gradient_em",
     "em",
     "ravine_method",
+    "PAPER_METHOD",
     "nesterov",
     "lbfgs",
     "bfgs",

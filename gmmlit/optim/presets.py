@@ -7,6 +7,9 @@ Each preset is a dict of keyword arguments; combine them with ``dict(PRESET, key
   target ``f* = 0``, no over-relaxation), with the default short steps.
 * :data:`POLYAK_ALONE`: no hand-over to L-BFGS and five rejections before stopping, so that a
   run shows what the Polyak steps alone do.
+* :data:`PAPER_METHOD`: the paper's scheme (plain gradient steps at ``1 / lambda_max``, a fixed
+  number of them from the normal condition number at the start, plain Polyak steps with
+  ``f* = 0``).
 """
 
 #: The recommended configuration of :func:`ravine_method`, from the tuning study of
@@ -46,3 +49,26 @@ PLAIN_POLYAK = dict(metric="euclidean", multiplier=1.0, f_star=0.0, on_plateau="
 
 #: The Polyak steps alone: a plateau stops the run instead of handing over to L-BFGS.
 POLYAK_ALONE = dict(on_plateau="stop", max_rejections=5)
+
+
+#: The paper's method: ``K`` plain gradient steps of size ``1 / lambda_max`` (both read from the
+#: Hessian at the start), then one plain Polyak step with target ``f* = 0`` (Euclidean metric,
+#: multiplier 1), every trial accepted, no over-relaxation, no hand-over. ``K = ceil(kappa
+#: ln(1 / normal_reduction))`` with ``kappa = lambda_1 / lambda_{d m}``: the short steps shrink
+#: the normal error by at least ``normal_reduction`` per block. The local-linear theorem of the
+#: book (theorem ``thm-local-linear``) guarantees the contraction down to
+#: ``|v|^2 ~ lambda_1 normal_reduction / (c_* q)``, i.e. a loss of order
+#: ``normal_reduction^2`` times an instance constant; ``1e-8`` puts that level below the
+#: book's target ``L = 1e-12`` on its instances (the chapter computes the constant).
+PAPER_METHOD = dict(
+    short="gem",
+    step="inverse_lambda_max",
+    short_steps="normal_condition",
+    normal_reduction=1e-8,
+    relaxation="off",
+    metric="euclidean",
+    multiplier=1.0,
+    safeguard="off",
+    f_star=0.0,
+    on_plateau="stop",
+)

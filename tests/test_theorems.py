@@ -1,0 +1,182 @@
+"""The two theorems of the chapter "The two theorems": gmmlit.PAPER_METHOD, the numerical checks
+that back the steps of the proofs not carried out in full, and the rates per block on instances
+the local-linear theorem covers and on instances it does not.
+
+Everything runs on the triangle instance with the cheap ``THEOREM_RULE`` (step 0.3, radius 7),
+or smaller instances; every run is seeded.
+"""
+
+import numpy as np
+import pytest
+
+import gmmlit
+from gmmlit.book import theorems as th
+from gmmlit.core.geometry import tangent_basis
+from gmmlit.optim.methods import ravine_method
+
+
+@pytest.fixture(scope="module")
+def triangle():
+    inst = gmmlit.triangle_instance()
+    obj = inst.objective(th.THEOREM_RULE)
+    lam = th.normal_spectrum(obj.hessian(inst.means_star), inst.d * inst.m)
+    q = th.quartic_sphere_minimum(obj, inst.means_star, inst.assignment, n_starts=1, seed=0)
+    return dict(inst=inst, obj=obj, lam=lam, q=q["q"], direction=q["direction"], x0=inst.start(0.3, 0))
+
+
+# ---------------------------------------------------------------------------- PAPER_METHOD
+def test_paper_method_is_the_papers_scheme():
+    p = gmmlit.PAPER_METHOD
+    assert "PAPER_METHOD" in gmmlit.__all__
+    assert p["short"] == "gem" and p["relaxation"] == "off"                       # plain gradient steps
+    assert p["step"] == "inverse_lambda_max" and p["short_steps"] == "normal_condition"
+    assert p["metric"] == "euclidean" and p["multiplier"] == 1.0 and p["f_star"] == 0.0  # plain Polyak, target 0
+    assert p["safeguard"] == "off" and p["on_plateau"] == "stop"
+    assert 0.0 < p["normal_reduction"] <= 1e-8
+
+
+@pytest.mark.parametrize("which", ["triangle", "figure1"])
+def test_paper_method_resolves_step_and_k_as_computed_independently(which):
+    inst = gmmlit.triangle_instance() if which == "triangle" else gmmlit.figure1_instance(dim=2)
+    obj = inst.objective(th.THEOREM_RULE)
+    x0 = inst.start(0.3, 0)
+    result = ravine_method(obj, x0, max_evals=3, **gmmlit.PAPER_METHOD)
+    # independent: numpy on the Hessian at the start
+    lam = np.sort(np.linalg.eigvalsh(obj.hessian(x0)))[::-1]
+    dm = inst.d * inst.m
+    kappa = lam[0] / lam[dm - 1]
+    assert result.options["step"] == pytest.approx(1.0 / lam[0], rel=1e-12)
+    assert result.options["short_steps"] == int(np.ceil(kappa * np.log(1.0 / gmmlit.PAPER_METHOD["normal_reduction"])))
+    assert (result.options["step"], result.options["short_steps"]) == pytest.approx(
+        th.paper_resolution(obj, x0, gmmlit.PAPER_METHOD["normal_reduction"])[:2])
+
+
+def test_resolved_rule_is_conservative_at_the_minimiser(triangle):
+    """The theorem needs eta <= 1/lambda_1 at theta* and rho_s^K <= normal_reduction; the rule reads the start."""
+    eta, k, kappa0 = th.paper_resolution(triangle["obj"], triangle["x0"], gmmlit.PAPER_METHOD["normal_reduction"])
+    lam = triangle["lam"]
+    assert eta * lam[0] <= 1.0
+    assert th.short_step_factor(lam, eta) ** k <= gmmlit.PAPER_METHOD["normal_reduction"]
+
+
+# ---------------------------------------------------------------------------- helpers
+def test_polyak_factor_bound_is_the_quartic_factor():
+    # eps = 0: the plain step; aligned (cos = 1): 3/4; c = 1/(1+eps^2) shorter step: larger factor
+    assert th.polyak_factor_bound(1.0, 0.0) == pytest.approx(0.75, abs=1e-15)
+    assert th.polyak_factor_bound(0.5, 0.0) == pytest.approx(np.sqrt(1 - 7 * 0.25 / 16), abs=1e-15)
+    assert th.polyak_factor_bound(1.0, 0.25) > 0.75
+
+
+def test_accuracy_level_formula():
+    assert th.ACCURACY_CONSTANT == pytest.approx(16 / (3 * np.e) * (3 / 4) ** 3)
+    assert th.accuracy_level(0.1, 1e-3, 1e-6) == pytest.approx(0.1 * 1e-6 / (th.ACCURACY_CONSTANT * 1e-3))
+
+
+def test_normal_spectrum_rejects_a_start_outside_the_basin():
+    with pytest.raises(ValueError, match="positive"):
+        th.normal_spectrum(np.diag([1.0, -1.0]), 2)
+
+
+# ---------------------------------------------------------------------------- the unproved steps
+def test_step1_quartic_model_errors_are_first_order(triangle):
+    """Step 1 of the proof: L(m(tv)) = Q_M(tv)(1 + O(t)) and grad L(m(tv)) = grad Q_M(tv) + O(t^4)."""
+    inst = triangle["inst"]
+    ts = np.array([1e-2, 3e-2, 1e-1])
+    loss_err, grad_err = th.ravine_expansion_errors(triangle["obj"], inst.means_star, inst.assignment,
+                                                   triangle["direction"], ts)
+    slopes = np.diff(np.log(np.c_[loss_err, grad_err]), axis=0) / np.diff(np.log(ts))[:, None]
+    assert np.all(np.abs(slopes - 1) < 0.15)
+    assert np.all(grad_err / ts < 0.1) and np.all(loss_err / ts < 0.1)
+
+
+def test_step2_short_steps_contract_the_normal_residual(triangle):
+    inst = triangle["inst"]
+    eta = th.paper_resolution(triangle["obj"], triangle["x0"], 0.5)[0]
+    factors = th.short_step_normal_factors(triangle["obj"], inst.means_star, inst.assignment, triangle["direction"],
+                                           0.05, 1e-2, eta, 3)
+    rho_s = th.short_step_factor(triangle["lam"], eta)
+    assert np.all(factors <= 1.05 * rho_s)
+    assert np.all(factors >= 0.5 * rho_s)   # the bound is attained in order of magnitude: not a vacuous bound
+
+
+def test_quartic_sphere_minimum_is_below_random_directions(triangle):
+    inst = triangle["inst"]
+    model = gmmlit.theory.quartic.QuarticModel(triangle["obj"], inst.means_star, inst.assignment)
+    basis = tangent_basis(inst.weights, inst.assignment, inst.d)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        u = basis @ rng.standard_normal(basis.shape[1])
+        assert model.ravine_form((u / np.linalg.norm(u)).reshape(inst.means_star.shape)) >= triangle["q"] * (1 - 1e-9)
+
+
+# ---------------------------------------------------------------------------- covered and not covered
+def _study(triangle, label, multiplier, k, evals):
+    inst = triangle["inst"]
+    return th.rate_study(triangle["obj"], triangle["x0"], inst.means_star, inst.assignment, triangle["lam"][0],
+                         triangle["lam"], triangle["q"], [(label, multiplier, k)], max_evals=evals)[0]
+
+
+@pytest.mark.parametrize("multiplier,k", [(1.0, 12), (0.5, 16)])
+def test_covered_blocks_contract_within_the_theorems_bound(triangle, multiplier, k):
+    row = _study(triangle, "covered", multiplier, k, 150)
+    d, n = row["diagnostics"], row["covered"]
+    assert n >= 4
+    assert np.all(d["factor"][:n] <= d["bound"][:n] + 0.1 * d["v"][:n])
+    assert np.all(d["eps"][:n] <= th.TUBE_EPS)
+
+
+def test_fixed_small_k_breaks_down_below_the_level(triangle):
+    """Not covered below delta: with K = 4 the blocks stop contracting, and only below delta(rho)."""
+    row = _study(triangle, "K = 4", 1.0, 4, 110)
+    d = row["diagnostics"]
+    b = row["breakdown"]
+    assert b is not None
+    assert d["v"][b] ** 2 <= row["delta2"]
+    assert np.all(d["factor"][:b] < 0.8) and np.all(d["factor"][b:-1] > 0.9)
+
+
+def test_step_above_two_over_lambda_does_not_contract(triangle):
+    row = _study(triangle, "eta too large", 2.5, 24, 76)
+    assert row["rho"] > 1 and np.all(row["diagnostics"]["factor"][:-1] > 1.0)
+    assert row["least_loss"] > 1e-3
+
+
+# ---------------------------------------------------------------------------- the threshold theorem
+def test_exactly_grouped_weights_group_exactly():
+    inst = gmmlit.misspecified_instance(0.06)
+    w0 = th.exactly_grouped_weights(inst.weights, inst.teacher.weights, inst.assignment)
+    assert np.allclose(np.bincount(inst.assignment, weights=w0), inst.teacher.weights, atol=1e-15)
+    assert th.exactly_grouped_objective(inst).loss(inst.means_star) < 1e-12
+
+
+def test_threshold_inequality_and_floor():
+    (row,) = th.threshold_study([0.03], max_evals=80)
+    assert row["margin"] <= 1e-10                     # L <= KL + L_0 + sqrt(2 L_0) ell at every iterate
+    assert row["L_star"] <= row["tau"] <= row["kl"]    # item 2
+    assert row["least"] - row["L_star"] < 0.1 * row["kl"]
+    kl, ell = th.threshold_constants(gmmlit.misspecified_instance(0.03))
+    assert kl == pytest.approx(row["kl"]) and ell == pytest.approx(np.log(0.3 / 0.285), rel=1e-9)
+
+
+def test_threshold_inequality_is_tight_enough_to_fail():
+    """Dropping the sqrt term of item 1 makes it false at the iterates: the check can fail."""
+    inst = gmmlit.misspecified_instance(0.06)
+    obj, obj0 = inst.objective(th.THEOREM_RULE), th.exactly_grouped_objective(inst)
+    kl, _ = th.threshold_constants(inst)
+    x = inst.start(0.2, 0)
+    assert obj.loss(x) > kl + obj0.loss(x)            # without the sqrt(2 L_0) ell term the bound fails here
+    assert obj.loss(x) <= th.threshold_bound(obj0.loss(x), *th.threshold_constants(inst))
+
+
+# ---------------------------------------------------------------------------- the verdict page
+def test_verdict_claims_cover_the_seed_and_have_one_valid_verdict():
+    from gmmlit.book import verdict as V
+
+    sources = {c.source for c in V.CLAIMS}
+    assert "abstract" in sources
+    assert {f"Figure {k}" for k in (1, 2, 3, 5, 7)} <= sources and {"Figure 4", "Figure 6a", "Figure 6b"} <= sources
+    assert len({c.key for c in V.CLAIMS}) == len(V.CLAIMS)
+    counts = V.verdict_counts()
+    assert set(counts) == set(V.VERDICTS) and sum(counts.values()) == len(V.CLAIMS)
+    with pytest.raises(ValueError, match="verdict"):
+        V.Claim("x", "abstract", "p", "w", "probably", lambda ev: "")
