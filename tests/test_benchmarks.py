@@ -4,7 +4,6 @@ No timing is asserted (times are measured by the benchmark, not tested); only th
 structure of what it prints and stores, and what does not depend on the machine.
 """
 
-import numpy as np
 import pytest
 
 from gmmlit.bench.kernel import kernel_row, kernel_sizes, main, read_kernel_csv

@@ -20,7 +20,6 @@ from gmmlit.core.objective import Evaluation, PopulationKL
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
 from gmmlit.optim.presets import RAVINE_DEFAULTS
-from gmmlit.optim.presets import RAVINE_DEFAULTS
 from gmmlit.optim.results import OptimizationResult, StopReason
 from gmmlit.optim.steps import em_step, gradient_em_step
 from gmmlit.core.validation import check_means
