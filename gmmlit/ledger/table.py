@@ -1,0 +1,97 @@
+"""The ledger as an HTML table (for the book) and as plain text (for ``gmmlit check``)."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from .runner import status_counts
+
+#: Colours of the status badges: text, background (distinct in colour and in wording).
+STATUS_STYLE = {
+    "pass": ("#0f5132", "#d1e7dd"),
+    "fail": ("#ffffff", "#b02a37"),
+    "not run": ("#41464b", "#e2e3e5"),
+}
+
+_STYLE = """<style>
+table.gmmlit-ledger {width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.85em;}
+table.gmmlit-ledger th, table.gmmlit-ledger td {border-bottom: 1px solid #ddd; padding: 4px 6px;
+  vertical-align: top; text-align: left; overflow-wrap: anywhere; word-break: normal;}
+table.gmmlit-ledger td.claim {border-top: 2px solid #aaa;}
+table.gmmlit-ledger code {font-size: 0.95em; white-space: normal;}
+span.gmmlit-status {display: inline-block; padding: 0 0.5em; border-radius: 0.3em; font-weight: 600;
+  white-space: nowrap;}
+</style>"""
+
+#: Column widths (percent): status, claim and statement, where stated, check, measured.
+_COLUMNS = (("status", 9), ("claim", 41), ("where stated", 11), ("check", 17), ("measured", 22))
+
+
+def _math_to_html(text):
+    """Escape HTML and turn ``$...$`` into MathJax's inline delimiters ``\\(...\\)``."""
+    parts = re.split(r"(\$[^$]+\$)", text)
+    out = []
+    for p in parts:
+        if len(p) > 1 and p.startswith("$") and p.endswith("$"):
+            out.append(r"\(" + escape(p[1:-1], quote=False) + r"\)")
+        else:
+            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", escape(p, quote=False)))
+    return "".join(out)
+
+
+def status_badge(status):
+    """An HTML badge for a status (``pass``, ``fail``, ``not run``)."""
+    fg, bg = STATUS_STYLE[status]
+    label = "FAIL" if status == "fail" else status
+    return f'<span class="gmmlit-status gmmlit-{status.replace(" ", "-")}" style="color:{fg};background:{bg}">{label}</span>'
+
+
+def _breakable(label):
+    """A test reference or check name with break opportunities after ``::``, ``_`` and ``.``."""
+    return re.sub(r"(::|_|\.)", r"\1<wbr>", escape(label))
+
+
+def ledger_html(rows, link=None):
+    """An HTML table of the ledger: status first, then claim id and statement, where it is
+    stated, the check (kind and name) and the measured value.
+
+    ``link(chapter) -> str`` gives an ``href`` for the "where stated" cell (``None``: plain text).
+    The statements' ``$...$`` are written for MathJax, inside a ``mathjax_process`` block.
+    """
+    head = "".join(f'<th style="width:{w}%">{escape(name)}</th>' for name, w in _COLUMNS)
+    body = []
+    previous = None
+    for r in rows:
+        first = r.claim_id != previous  # claim, statement and chapter only on a claim's first row
+        previous = r.claim_id
+        cls = ' class="claim"' if first else ""
+        claim = f"<code>{escape(r.claim_id)}</code><br>{_math_to_html(r.statement)}" if first else ""
+        where = ""
+        if first:
+            href = link(r.chapter) if link is not None else None
+            name = escape(r.chapter.removeprefix("book/"))
+            where = f'<a href="{escape(href)}">{name}</a>' if href else name
+        check = f"{escape(r.kind)}<br><code>{_breakable(r.check)}</code>"
+        title = f' title="{escape(r.detail)}"' if r.detail else ""
+        body.append(f"<tr><td{cls}>{status_badge(r.status)}</td><td{cls}>{claim}</td><td{cls}>{where}</td>"
+                    f"<td{cls}>{check}</td><td{cls}{title}>{escape(r.measured)}</td></tr>")
+    return (f'{_STYLE}<div class="mathjax_process"><table class="gmmlit-ledger"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def summary_line(rows):
+    """``"82 checks of 39 claims: 24 pass, 0 fail, 58 not run"``."""
+    counts = status_counts(rows)
+    n_claims = len({r.claim_id for r in rows})
+    return f"{len(rows)} checks of {n_claims} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+def ledger_text(rows):
+    """A plain-text table: claim, kind, status, measured."""
+    width = max([len("claim")] + [len(r.claim_id) for r in rows])
+    lines = [f"{'claim':<{width}}  {'kind':<14} {'status':<8} measured"]
+    for r in rows:
+        status = "FAIL" if r.failed else r.status
+        lines.append(f"{r.claim_id:<{width}}  {r.kind:<14} {status:<8} {r.measured}")
+    return "\n".join(lines)
