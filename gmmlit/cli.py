@@ -64,7 +64,7 @@ def build_parser():
                            description="Run every callable check of the book's claims and read the outcome of "
                                        "every test-backed check from the test run's JUnit file (without one "
                                        "those rows are 'not run'); exit 1 if a check fails.")
-    check.add_argument("--only", default=None, help="only claims whose id starts with this prefix")
+    check.add_argument("--only", default=None, help="only claims whose id starts with this prefix (several: comma-separated)")
     check.add_argument("--root", default=".", help="the repository root, holding tests/ (default: .)")
     check.add_argument("--junit", default=None,
                        help="JUnit XML of the test run (default: ROOT/.test-results/junit.xml if it exists)")
@@ -100,7 +100,8 @@ def _cmd_check(args):
         raise ValueError(f"--root must be a folder (the repository root holding tests/), got {args.root!r}")
     claims = registry.load_claims()
     if args.only:
-        claims = [c for c in claims if c.id.startswith(args.only)]
+        prefixes = tuple(p for p in args.only.split(",") if p)
+        claims = [c for c in claims if c.id.startswith(prefixes)]
         if not claims:
             raise ValueError(f"no claim id starts with {args.only!r}")
     try:

@@ -40,10 +40,11 @@ def _math_to_html(text):
     return "".join(out)
 
 
-def status_badge(status):
-    """An HTML badge for a status (``pass``, ``fail``, ``not run``)."""
+def status_badge(status, label=None):
+    """An HTML badge in the colours of a status (``pass``, ``fail``, ``not run``), reading
+    ``label`` (default: the status, ``FAIL`` for a failure)."""
     fg, bg = STATUS_STYLE[status]
-    label = "FAIL" if status == "fail" else status
+    label = escape(label) if label is not None else ("FAIL" if status == "fail" else status)
     return f'<span class="gmmlit-status gmmlit-{status.replace(" ", "-")}" style="color:{fg};background:{bg}">{label}</span>'
 
 
@@ -88,10 +89,11 @@ def summary_line(rows):
 
 
 def ledger_text(rows):
-    """A plain-text table: claim, kind, status, measured."""
+    """A plain-text table: claim, kind, via (``callable`` or ``test``), status, measured."""
     width = max([len("claim")] + [len(r.claim_id) for r in rows])
-    lines = [f"{'claim':<{width}}  {'kind':<14} {'status':<8} measured"]
+    lines = [f"{'claim':<{width}}  {'kind':<14} {'via':<9} {'status':<8} measured"]
     for r in rows:
         status = "FAIL" if r.failed else r.status
-        lines.append(f"{r.claim_id:<{width}}  {r.kind:<14} {status:<8} {r.measured}")
+        via = "callable" if r.ran_here else "test"
+        lines.append(f"{r.claim_id:<{width}}  {r.kind:<14} {via:<9} {status:<8} {r.measured}")
     return "\n".join(lines)
