@@ -5,8 +5,8 @@ For every :class:`Mutant` the repository (``gmmlit/``, ``tests/`` and the files 
 needs) is copied into a temporary folder, one exact snippet of one source file is
 replaced there (the working tree is never touched), and then
 
-1. the relevant test files run with pytest (``-x``, derandomised hypothesis profile
-   ``CI=true``), writing a JUnit file;
+1. the relevant test files run with pytest (``-x``, the derandomised hypothesis profile
+   ``mutation``: the ``ci`` one without shrinking), writing a JUnit file;
 2. ``gmmlit check`` runs on the copy for the relevant claims: their callable checks, and
    their test-backed rows read from that JUnit file.
 
@@ -94,7 +94,7 @@ MUTANTS = (
     Mutant("em-metric", "EM metric D = diag(E[psi_i]) instead of its inverse",
            "gmmlit/optim/steps.py", "return evaluation.grad / evaluation.mass[:, None]",
            "return evaluation.grad * evaluation.mass[:, None]",
-           ("tests/test_steps.py",), ("polyak.",)),
+           ("tests/test_steps.py",), ("polyak.metric-step",)),
     Mutant("tangent-projector", "tangent space with equal weights instead of pi_i",
            "gmmlit/core/geometry.py", "v = np.where(a == j, w, 0.0)", "v = np.where(a == j, 1.0, 0.0)",
            ("tests/test_geometry.py",), ("ravine.tangent-null-space",)),
@@ -154,7 +154,7 @@ def run_tests(dest, tests, timeout=600):
     """Run pytest on ``tests`` in ``dest``; return ``(failed, junit_path, last_line)``."""
     junit = Path(dest) / ".test-results" / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-           f"--junitxml={junit}"]
+           "--hypothesis-profile=mutation", f"--junitxml={junit}"]
     res = subprocess.run(cmd, cwd=dest, env=_environment(dest), capture_output=True, text=True, timeout=timeout)
     if res.returncode in (4, 5):  # usage error or nothing collected: the mutant's tests are misnamed
         raise RuntimeError(f"pytest could not run {tests}: {res.stdout[-500:]}{res.stderr[-500:]}")

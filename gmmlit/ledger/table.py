@@ -29,14 +29,16 @@ _COLUMNS = (("status", 9), ("claim", 41), ("where stated", 11), ("check", 17), (
 
 
 def _math_to_html(text):
-    """Escape HTML and turn ``$...$`` into MathJax's inline delimiters ``\\(...\\)``."""
+    """Escape HTML, turn ``$...$`` into MathJax's inline delimiters ``\\(...\\)``, and the
+    markdown of a statement (code in backquotes, ``*emphasis*``) into HTML."""
     parts = re.split(r"(\$[^$]+\$)", text)
     out = []
     for p in parts:
         if len(p) > 1 and p.startswith("$") and p.endswith("$"):
             out.append(r"\(" + escape(p[1:-1], quote=False) + r"\)")
         else:
-            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", escape(p, quote=False)))
+            html = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(p, quote=False))
+            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", html))
     return "".join(out)
 
 

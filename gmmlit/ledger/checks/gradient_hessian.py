@@ -9,24 +9,28 @@ from ._common import from_symbolic, rule, small_instances
 
 
 def gradient_sympy():
+    """sympy's gradient of -log p_theta against the written formula (n=2, d=1; n=3, d=2)."""
     from ...theory.symbolic import check_pointwise_gradient
 
     return from_symbolic(check_pointwise_gradient(2, 1), check_pointwise_gradient(3, 2))
 
 
 def indexed_sympy():
+    """Gradient and Hessian for a symbolic number of components (indexed sums), d = 1, 2."""
     from ...theory.symbolic import check_indexed_derivatives
 
     return from_symbolic(check_indexed_derivatives(1), check_indexed_derivatives(2))
 
 
 def hessian_sympy():
+    """sympy's Hessian blocks of -log p_theta against the written formula (n=2, d=1; n=3, d=2)."""
     from ...theory.symbolic import check_pointwise_hessian
 
     return from_symbolic(check_pointwise_hessian(2, 1), check_pointwise_hessian(3, 2))
 
 
 def m1_hessian_fisher_sympy():
+    """m = 1: Hessian at theta* = Fisher information = (pi pi^T) x I, null space T (exact integrals)."""
     from ...theory.symbolic import check_m1_hessian_is_fisher
 
     return from_symbolic(check_m1_hessian_is_fisher(2, 1), check_m1_hessian_is_fisher(3, 2))

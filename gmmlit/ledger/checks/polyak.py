@@ -9,6 +9,7 @@ from ._common import from_symbolic, m1_model, rule, small_instances, unit_direct
 
 
 def polyak_sympy():
+    """The Polyak step on a homogeneous quartic: Euler, the 7 Q^2 / |g|^2 identity, the 3/4 bound."""
     from ...theory.symbolic import check_polyak_quartic_step
 
     return from_symbolic(check_polyak_quartic_step(2), check_polyak_quartic_step(3))

@@ -33,6 +33,7 @@ def tangent_null_space():
 
 
 def quadratic_growth_numeric():
+    """Across the ravine L(theta* + t u) / t^2 -> u^T H u / 2 (Richardson from t = 0.01, 0.005)."""
     tri, _ = small_instances()
     obj = tri.objective(rule())
     _, u = unit_directions(tri, seed=1)
@@ -46,6 +47,7 @@ def quadratic_growth_numeric():
 
 
 def quartic_growth_numeric():
+    """Along T L(theta* + t v) / t^4 -> Q(v) (Richardson from t = 0.02, 0.01), and L / t^2 -> 0."""
     from ...theory.quartic import QuarticModel
 
     tri, one = small_instances()
@@ -82,6 +84,7 @@ def m1_two_students_numeric():
 
 
 def m1_quartic_sympy():
+    """m = 1: the loss along T is t^4 ||sum_i pi_i v_i v_i^T||^2 / 4 + O(t^6) (exact series)."""
     from ...theory.symbolic import check_m1_quartic_expansion
 
     return from_symbolic(
@@ -91,18 +94,21 @@ def m1_quartic_sympy():
 
 
 def m1_quadratic_sympy():
+    """m = 1: the t^2 coefficient is |sum_i pi_i u_i|^2 / 2 (exact series)."""
     from ...theory.symbolic import check_m1_quadratic_growth
 
     return from_symbolic(check_m1_quadratic_growth(3, 1), check_m1_quadratic_growth(3, 2))
 
 
 def density_ratio_sympy():
+    """The density ratio and the Bregman integrand along T, pointwise, to order t^4."""
     from ...theory.symbolic import check_density_ratio_expansion, check_density_ratio_identity
 
     return from_symbolic(check_density_ratio_identity(), check_density_ratio_expansion((2, 1), 1), check_density_ratio_expansion((2, 2), 1))
 
 
 def separated_sympy():
+    """The well separated limit of Q, and the implementation evaluated against it."""
     from ...theory.symbolic import check_separated_limit
 
     return from_symbolic(check_separated_limit(1), check_separated_limit(2))

@@ -6,6 +6,7 @@ from ._common import from_symbolic
 
 
 def gd_sympy():
+    """Gradient descent on a x^4: the sublinear asymptotics (series and iteration)."""
     from ...theory.symbolic import check_gd_quartic_asymptotics
 
     return from_symbolic(check_gd_quartic_asymptotics())
