@@ -218,10 +218,13 @@ def test_ledger_fails_on_a_failing_check_and_on_a_claim_without_checks(fake_root
 
 
 def test_an_installed_package_needs_no_checkout(tmp_path):
-    """With a root that holds no tests/, test references fail (missing), callables still run."""
+    """With a root that holds no tests/, test-backed rows are not run and callables still run;
+    with a tests/ folder that lacks the test, the row fails."""
     claim = Claim("topic.name", "S.", "book/ravine", (Check("numerical", run=_ok), Check("numerical", test="test_x::test_y")))
     rows = runner.run_ledger([claim], root=tmp_path)
-    assert [r.status for r in rows] == ["pass", "fail"]
+    assert [r.status for r in rows] == ["pass", "not run"] and "not a checkout" in rows[1].detail
+    (tmp_path / "tests").mkdir()
+    assert [r.status for r in runner.run_ledger([claim], root=tmp_path)] == ["pass", "fail"]
 
 
 # ---------------------------------------------------------------------- checks that used to hold by construction

@@ -4,7 +4,8 @@ the test run's JUnit file, and report one :class:`LedgerRow` per (claim, check).
 A row's ``status`` is ``"pass"``, ``"fail"`` or ``"not run"``. A test-backed row passes or
 fails only as the test run says; without a results file (or when the test is absent from
 it) it is ``"not run"``, never ``"pass"``. A reference to a test that ``tests/`` does not
-define fails.
+define fails; without a ``tests/`` folder under the root (an installed package outside a
+checkout) test-backed rows are ``"not run"``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def run_callable(check):
 def reference_status(reference, root=".", results=None):
     """``(status, measured, detail)`` of a test-backed check from the JUnit ``results``."""
     module, function = parse_test_reference(reference)
+    if not (Path(root) / "tests").is_dir():
+        return "not run", "not run", f"no tests/ under {root} (not a checkout)"
     if not referenced_test_exists(reference, root):
         return "fail", "test missing", f"tests/{module}.py defines no {function}"
     outcome = None if results is None else results.outcome(module, function)

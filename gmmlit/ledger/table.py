@@ -15,17 +15,25 @@ STATUS_STYLE = {
 }
 
 _STYLE = """<style>
-table.gmmlit-ledger {width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.85em;}
+table.gmmlit-ledger {width: 100% !important; table-layout: fixed !important; border-collapse: collapse;
+  font-size: 0.85em;}
 table.gmmlit-ledger th, table.gmmlit-ledger td {border-bottom: 1px solid #ddd; padding: 4px 6px;
-  vertical-align: top; text-align: left; overflow-wrap: anywhere; word-break: normal;}
+  vertical-align: top; text-align: left; overflow-wrap: break-word; word-break: normal;}
 table.gmmlit-ledger td.claim {border-top: 2px solid #aaa;}
+table.gmmlit-ledger td[rowspan] {font-size: 0.95em;}
+span.gmmlit-where {font-size: 0.9em; white-space: nowrap;}
 table.gmmlit-ledger code {font-size: 0.95em; white-space: normal;}
+table.gmmlit-ledger mjx-container {display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden;
+  vertical-align: middle;}
 span.gmmlit-status {display: inline-block; padding: 0 0.5em; border-radius: 0.3em; font-weight: 600;
   white-space: nowrap;}
 </style>"""
 
-#: Column widths (percent): status, claim and statement, where stated, check, measured.
-_COLUMNS = (("status", 9), ("claim", 41), ("where stated", 11), ("check", 17), ("measured", 22))
+#: Inline style of the table element (the book theme's own table rules would override a class rule).
+TABLE_STYLE = "width:100%;table-layout:fixed"
+
+#: Column widths (percent): status, claim (id, statement, where stated), check, measured.
+_COLUMNS = (("status", 9), ("claim", 41), ("check", 28), ("measured", 22))
 
 
 def _math_to_html(text):
@@ -55,32 +63,44 @@ def _breakable(label):
     return re.sub(r"(::|_|\.)", r"\1<wbr>", escape(label))
 
 
-def ledger_html(rows, link=None):
-    """An HTML table of the ledger: status first, then claim id and statement, where it is
-    stated, the check (kind and name) and the measured value.
+def _claim_groups(rows):
+    """Consecutive rows of the same claim, as lists."""
+    groups = []
+    for r in rows:
+        if groups and groups[-1][0].claim_id == r.claim_id:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
 
-    ``link(chapter) -> str`` gives an ``href`` for the "where stated" cell (``None``: plain text).
+
+def ledger_html(rows, link=None):
+    """An HTML table of the ledger: status first, then the claim (id, the chapter stating it
+    and the statement, in one cell spanning the claim's rows), the check (kind and name) and
+    the measured value (the detail as its tooltip).
+
+    ``link(chapter) -> str`` gives an ``href`` for the chapter's name (``None``: plain text).
     The statements' ``$...$`` are written for MathJax, inside a ``mathjax_process`` block.
     """
-    head = "".join(f'<th style="width:{w}%">{escape(name)}</th>' for name, w in _COLUMNS)
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in _COLUMNS)
+    cols = "".join(f'<col style="width:{w}%">' for _, w in _COLUMNS)
     body = []
-    previous = None
-    for r in rows:
-        first = r.claim_id != previous  # claim, statement and chapter only on a claim's first row
-        previous = r.claim_id
-        cls = ' class="claim"' if first else ""
-        claim = f"<code>{escape(r.claim_id)}</code><br>{_math_to_html(r.statement)}" if first else ""
-        where = ""
-        if first:
-            href = link(r.chapter) if link is not None else None
-            name = escape(r.chapter.removeprefix("book/"))
-            where = f'<a href="{escape(href)}">{name}</a>' if href else name
-        check = f"{escape(r.kind)}<br><code>{_breakable(r.check)}</code>"
-        title = f' title="{escape(r.detail)}"' if r.detail else ""
-        body.append(f"<tr><td{cls}>{status_badge(r.status)}</td><td{cls}>{claim}</td><td{cls}>{where}</td>"
-                    f"<td{cls}>{check}</td><td{cls}{title}>{escape(r.measured)}</td></tr>")
-    return (f'{_STYLE}<div class="mathjax_process"><table class="gmmlit-ledger"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    for group in _claim_groups(rows):
+        first = group[0]
+        href = link(first.chapter) if link is not None else None
+        name = escape(first.chapter.removeprefix("book/"))
+        where = f'<a href="{escape(href)}">{name}</a>' if href else name
+        span = f' rowspan="{len(group)}" class="claim"'
+        claim = (f"<td{span}><code>{escape(first.claim_id)}</code> <span class=\"gmmlit-where\">({where})</span>"
+                 f"<br>{_math_to_html(first.statement)}</td>")
+        for k, r in enumerate(group):
+            cls = ' class="claim"' if k == 0 else ""
+            title = f' title="{escape(r.detail)}"' if r.detail else ""
+            body.append(f"<tr><td{cls}>{status_badge(r.status)}</td>{claim if k == 0 else ''}"
+                        f"<td{cls}>{escape(r.kind)}<br><code>{_breakable(r.check)}</code></td>"
+                        f"<td{cls}{title}>{escape(r.measured)}</td></tr>")
+    return (f'{_STYLE}<div class="mathjax_process"><table class="gmmlit-ledger" style="{TABLE_STYLE}">'
+            f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def summary_line(rows):
