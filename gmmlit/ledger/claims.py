@@ -18,3 +18,10 @@ warnings.warn("gmmlit.ledger.claims is deprecated: use gmmlit.ledger (model, reg
 def registered_claims():
     """All claims (:func:`gmmlit.ledger.registry.load_claims`)."""
     return load_claims()
+
+
+__all__ = [
+    "CHECK_KINDS", "Check", "CheckResult", "Claim", "parse_test_reference", "CHAPTERS", "get_claim", "load_claims",
+    "LedgerFailure", "LedgerRow", "assert_ledger", "documents_in_toc", "referenced_test_exists", "run_ledger",
+    "registered_claims",
+]

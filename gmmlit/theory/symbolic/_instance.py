@@ -42,7 +42,7 @@ def integrate_on_nodes(func, objective, *args):
     return float(w @ values)
 
 
-def test_points(instance, objective, seed=0):
+def sample_points(instance, objective, seed=0):
     """Points near ``theta*``: one on the ravine (the ravine point over ``theta* + 0.15 v``,
     ``v`` tangent) and one off it (``theta* + 0.3 u``, ``u`` random), labelled."""
     from ...core.geometry import project_to_ravine, tangent_projector

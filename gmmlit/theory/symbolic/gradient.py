@@ -36,14 +36,14 @@ def check_pointwise_gradient(n, d, formula=gradient_formula):
 def check_gradient_implementation(instance=None, rule=None, tol=1e-9):
     """:meth:`gmmlit.PopulationKL.grad` against sympy: the gradient in the means of the
     Bregman integrand ``e^s - 1 - s``, differentiated by sympy, integrated on the same
-    rule's nodes, at a point on the ravine and one off it (:func:`._instance.test_points`).
+    rule's nodes, at a point on the ravine and one off it (``_instance.sample_points``).
 
     ``tol`` bounds the largest entry difference relative to the largest entry (the two
     sides differ by rounding only: the integrand is evaluated naively, ``e^s - 1`` losing
     about ``1e-16 / |s|`` relative where ``s`` is small).
     """
     from ...core.quadrature import TrapezoidRule
-    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, test_points
+    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, sample_points
 
     inst = default_instance() if instance is None else instance
     obj = inst.objective(TrapezoidRule(0.3, 7.0) if rule is None else rule)
@@ -54,7 +54,7 @@ def check_gradient_implementation(instance=None, rule=None, tol=1e-9):
     integrand = bregman_integrand_expression(inst.teacher.weights, inst.teacher.means, inst.weights, x, mu)
     funcs = [sp.lambdify((*x, *flat), sp.diff(integrand, c), "numpy", cse=True) for c in flat]
     gaps = {}
-    for label, theta in test_points(inst, obj).items():
+    for label, theta in sample_points(inst, obj).items():
         sym = np.array([integrate_on_nodes(f, obj, *theta.ravel()) for f in funcs])
         impl = obj.grad(theta).ravel()
         gaps[label] = float(np.abs(impl - sym).max() / np.abs(sym).max())

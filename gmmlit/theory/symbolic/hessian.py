@@ -113,7 +113,7 @@ def check_hessian_implementation(instance=None, rule=None, tol=1e-9, hessian=Non
     the implementation (a test hands in a Gauss-Newton Hessian to see the check fail).
     """
     from ...core.quadrature import TrapezoidRule
-    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, test_points
+    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, sample_points
 
     inst = default_instance() if instance is None else instance
     obj = inst.objective(TrapezoidRule(0.3, 7.0) if rule is None else rule)
@@ -128,7 +128,7 @@ def check_hessian_implementation(instance=None, rule=None, tol=1e-9, hessian=Non
              for p in range(k) for q in range(p, k)}
     impl_hessian = (lambda m: obj.hessian(m)) if hessian is None else (lambda m: hessian(obj, m))
     gaps = {}
-    for label, theta in test_points(inst, obj).items():
+    for label, theta in sample_points(inst, obj).items():
         sym = np.zeros((k, k))
         for (p, q), f in funcs.items():
             sym[p, q] = sym[q, p] = integrate_on_nodes(f, obj, *theta.ravel())
