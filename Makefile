@@ -38,8 +38,12 @@ strict-book: $(STAMP)
 	rm -rf _build
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
+# The test run's results go to .test-results/junit.xml (outside _build, which strict-book
+# removes); the ledger page of the strict build reads them. The old file is removed first,
+# so that the chapters executed by this run never read a stale one.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -q
+	rm -f .test-results/junit.xml
+	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -q --junitxml=.test-results/junit.xml
 	$(MAKE) strict-book
 	$(BIN)/python -m pytest tests/browser -q
 	@echo "All tests passed; the book is at $(abspath _build/html/index.html)"

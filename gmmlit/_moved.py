@@ -32,7 +32,7 @@ MOVED = {
     "landscape": "gmmlit.theory.landscape",
     "symbolic": "gmmlit.theory.symbolic",
     "claims": "gmmlit.ledger.claims",
-    "chapter_claims": "gmmlit.ledger.chapter_claims",
+    "chapter_claims": "gmmlit.ledger.registry",
     "figures": "gmmlit.book.figures",
     "studies": "gmmlit.book.studies",
     "accuracy": "gmmlit.book.accuracy",

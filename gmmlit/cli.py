@@ -1,6 +1,6 @@
 """The ``gmmlit`` command line: ``reproduce``, ``bench``, ``check``.
 
-Exit codes: 0 success, 1 a check failed, 2 bad usage.
+Exit codes: 0 success, 1 a check failed (or a mutant survived), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -53,14 +53,22 @@ def build_parser():
     bench = sub.add_parser("bench", help="run the performance benchmarks and print their tables",
                            description="Benchmarks of the methods (evaluations and time to tolerance) and of the "
                                        "evaluation kernel (time per evaluation against its floor).")
-    bench.add_argument("which", nargs="?", choices=["methods", "kernel", "all"], default="all")
+    bench.add_argument("which", nargs="?", choices=["methods", "kernel", "mutations", "all"], default="all",
+                       help="which benchmark ('all': methods and kernel; 'mutations': the mutation run of the "
+                            "test suite and the ledger, not part of 'all')")
     bench.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     bench.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (joblib)")
     bench.add_argument("--out", default=None, help="also write the tables as CSV into this folder")
 
     check = sub.add_parser("check", help="run the claims ledger and print a table of claims and results",
-                           description="Run every machine check of the book's claims; exit 1 if one fails.")
-    check.add_argument("--only", default=None, help="only claims whose id starts with this prefix")
+                           description="Run every callable check of the book's claims and read the outcome of "
+                                       "every test-backed check from the test run's JUnit file (without one "
+                                       "those rows are 'not run'); exit 1 if a check fails.")
+    check.add_argument("--only", default=None, help="only claims whose id starts with this prefix (several: comma-separated)")
+    check.add_argument("--root", default=".", help="the repository root, holding tests/ (default: .)")
+    check.add_argument("--junit", default=None,
+                       help="JUnit XML of the test run (default: ROOT/.test-results/junit.xml if it exists)")
+    check.add_argument("--callable-only", action="store_true", help="only the callable checks (no test-backed rows)")
     return parser
 
 
@@ -83,25 +91,34 @@ def _cmd_bench(args):
 
 
 def _cmd_check(args):
-    from .ledger import claims
+    from pathlib import Path
 
-    chosen = None
+    from .ledger import registry, runner, table
+
+    root = Path(args.root)
+    if not root.is_dir():
+        raise ValueError(f"--root must be a folder (the repository root holding tests/), got {args.root!r}")
+    claims = registry.load_claims()
     if args.only:
-        claims.discover()
-        chosen = [c for c in claims.registered_claims() if c.id.startswith(args.only)]
-        if not chosen:
+        prefixes = tuple(p for p in args.only.split(",") if p)
+        claims = [c for c in claims if c.id.startswith(prefixes)]
+        if not claims:
             raise ValueError(f"no claim id starts with {args.only!r}")
-    rows = claims.run_ledger(chosen)
-    width = max(len(r.claim_id) for r in rows)
-    print(f"{'claim':<{width}}  {'kind':<14} {'status':<6} measured")
-    for r in rows:
-        status = "ok" if r.result.passed else "FAIL"
-        print(f"{r.claim_id:<{width}}  {r.kind:<14} {status:<6} {r.result.measured}")
-    failed = [r for r in rows if not r.result.passed]
-    if failed:
-        print(f"{len(failed)} of {len(rows)} checks failed", file=sys.stderr)
+    try:
+        results = runner.load_results(root, args.junit)
+    except FileNotFoundError as err:
+        raise ValueError(f"--junit: {err}") from None
+    rows = runner.run_ledger(claims, root=root, results=results, include_tests=not args.callable_only)
+    print(table.ledger_text(rows))
+    print(table.summary_line(rows))
+    counts = runner.status_counts(rows)
+    if counts["not run"]:
+        source = "no test results file" if results is None else f"not in {results.path}"
+        print(f"{counts['not run']} test-backed checks not run ({source}; `make test` writes "
+              f"{runner.DEFAULT_JUNIT}, or pass --junit)")
+    if counts["fail"]:
+        print(f"{counts['fail']} of {len(rows)} checks failed", file=sys.stderr)
         return 1
-    print(f"all {len(rows)} checks passed")
     return 0
 
 

@@ -7,7 +7,7 @@ is set): no deadline, since evaluation time on a shared 2-core machine is noisy;
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
     "dev",
@@ -23,5 +23,12 @@ settings.register_profile(
     database=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
+)
+# The mutation run (gmmlit.bench.mutations) asks for this one with --hypothesis-profile:
+# the ci profile without shrinking, since it only needs to know whether a test fails.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -146,6 +146,47 @@ def test_gd_quartic_increment_series():
     assert sp.expand(series - (8 * a * eta + 48 * a ** 2 * eta ** 2 * x ** 2)) == 0
 
 
+# ---------------------------------------------------------------------- the implementation against sympy
+@pytest.mark.parametrize("dim", [1, 2])
+def test_gradient_implementation(dim):
+    from gmmlit.theory.symbolic._instance import default_instance
+
+    result = S.check_gradient_implementation(default_instance(dim))
+    assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_hessian_implementation(dim):
+    from gmmlit.theory.symbolic._instance import default_instance
+
+    result = S.check_hessian_implementation(default_instance(dim))
+    assert result.passed, result.detail
+
+
+def test_hessian_implementation_rejects_gauss_newton():
+    from gmmlit.theory.quartic import fisher_information
+
+    assert not S.check_hessian_implementation(hessian=fisher_information).passed
+
+
+def test_quartic_implementation():
+    result = S.check_quartic_implementation()
+    assert result.passed, result.detail
+
+
+def test_quartic_implementation_rejects_a_wrong_constant(monkeypatch):
+    from gmmlit.theory import quartic
+
+    monkeypatch.setattr(quartic.QuarticModel, "form", lambda self, v: 0.5 * float(
+        self.nodes.w @ self.curvature(v) ** 2) * 1.001)
+    assert not S.check_quartic_implementation().passed
+
+
+def test_bregman_integrand():
+    result = S.check_bregman_integrand()
+    assert result.passed, result.detail
+
+
 # ---------------------------------------------------------------------- display and validation
 def test_to_markdown_shows_status_and_latex():
     result = S.check_polyak_quartic_step(2)

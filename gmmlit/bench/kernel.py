@@ -127,7 +127,15 @@ def read_kernel_csv(path):
 
 
 def main(which="all", quick=False, jobs=1, out=None):
-    """Run the benchmarks, print their tables, optionally write CSV files into ``out``."""
+    """Run the benchmarks, print their tables, optionally write CSV files into ``out``.
+
+    ``which="mutations"`` runs the mutation run of :mod:`gmmlit.bench.mutations` instead
+    (not part of ``"all"``); it returns 1 when a mutant survives.
+    """
+    if which == "mutations":
+        from .mutations import mutations_main
+
+        return mutations_main(quick=quick, out=out)
     if which in ("kernel", "all"):
         rows, exponents = kernel_table(quick)
         print("Kernel: one loss+gradient evaluation vs the floor (2 matmuls + 1 exp of the same size)")

@@ -448,7 +448,8 @@ def polyak_quartic_factor(q, grad_q, v):
     homogeneous quartic (target value 0).
 
     From ``|v+|^2 = |v|^2 - 2 (Q / |g|^2) <g, v> + Q^2 / |g|^2`` and Euler's identity
-    ``<g, v> = 4 Q``. Between ``3/4`` (``g`` parallel to ``v``) and 1.
+    ``<g, v> = 4 Q``. Between ``3/4`` (``g`` parallel to ``v``) and 1; nothing here forces
+    the lower bound (no clip), so a test of ``>= 3/4`` tests the formula and its inputs.
 
     Raises
     ------
@@ -475,7 +476,7 @@ def polyak_quartic_factor(q, grad_q, v):
             f"7 q^2 / (|grad_q|^2 |v|^2) = {ratio:.6g} exceeds 7/16: q and grad_q do not satisfy "
             f"Euler's identity <grad_q, v> = 4 q of a homogeneous quartic"
         )
-    return float(np.sqrt(1.0 - min(ratio, 7.0 / 16.0)))
+    return float(np.sqrt(1.0 - ratio))
 
 
 def quartic_polyak_step(q, grad_q, v, multiplier=1.0):
