@@ -27,8 +27,11 @@ CHAPTERS = (
     "book/polyak",
     "book/misspecified",
     "book/global-phase",
+    "book/samples",
     "book/computing",
     "book/beyond",
+    "book/theorems",
+    "book/verdict",
 )
 
 #: Registry name -> callable check (``() -> CheckResult``). One line per check.
