@@ -117,7 +117,8 @@ def best_assignment(teacher, weights):
     if n < m:
         raise ValueError(f"weights has {n} entries; at least m = {m} students are needed, one per teacher component")
     if m ** n <= _EXHAUSTIVE_LIMIT:
-        return _exhaustive(pi_star, w)
+        a, _ = _exhaustive(pi_star, w)
+        return a, weight_mismatch(pi_star, w, a)
     a, upper = _local_search(pi_star, w)
     if upper <= GROUPING_TOL:
         return a, weight_mismatch(pi_star, w, a)
@@ -128,7 +129,7 @@ def best_assignment(teacher, weights):
             RuntimeWarning,
             stacklevel=2,
         )
-        return a, upper
+        return a, weight_mismatch(pi_star, w, a)
     try:
         found = _deepening_search(pi_star, w, upper)
     except _BudgetExceeded:
@@ -139,7 +140,7 @@ def best_assignment(teacher, weights):
             RuntimeWarning,
             stacklevel=2,
         )
-        return a, upper
+        return a, weight_mismatch(pi_star, w, a)
     if found is not None:
         a = found
     return a, weight_mismatch(pi_star, w, a)
