@@ -180,3 +180,5 @@ def test_arguments_are_validated():
         best_assignment(teacher, [1.5, -0.5])
     with pytest.raises(TypeError):
         best_assignment(teacher, ["a", "b"])
+    with pytest.raises(ValueError, match="tol"):
+        minimizer(teacher, [0.5, 0.5], tol=-1e-9)
