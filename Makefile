@@ -18,11 +18,31 @@ export OMP_NUM_THREADS := 1
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# constraints.txt pins the exact version of every package the venv installs, so that the
+# book and the tests run against the same versions every time; `make lock` refreshes it.
+CONSTRAINTS := constraints.txt
+LOCK_VENV   := $(or $(TMPDIR),/tmp)/gmmlit-lock-venv
+
+$(STAMP): requirements.txt pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c $(CONSTRAINTS) 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python -c "import gmmlit, jupyter_book, nbval, hypothesis, sympy"
 	touch $(STAMP)
+
+# Re-resolve requirements.txt from scratch (newest versions its ranges allow) in a
+# throw-away venv and freeze the result into constraints.txt. Review the diff, then rerun
+# `make test`: the venv stamp depends on constraints.txt, so the next make reinstalls.
+.PHONY: lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	{ echo "# Exact versions for 'pip install -r requirements.txt -c constraints.txt' (Python $$($(LOCK_VENV)/bin/python -c 'import platform; print(platform.python_version())')). Made by 'make lock'; do not edit by hand."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
+	@echo "constraints.txt rebuilt; review 'git diff constraints.txt' and run make test"
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build .

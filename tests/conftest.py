@@ -3,6 +3,13 @@
 Profiles say what they want explicitly (hypothesis loads its own CI defaults when ``CI``
 is set): no deadline, since evaluation time on a shared 2-core machine is noisy; with
 ``CI`` set, derandomized so that a CI run is reproducible, and no example database.
+
+Derandomized is not the same examples in every run: since 6.131 hypothesis also draws, with a
+small probability, literal constants found in the source of the *local* modules already in
+``sys.modules`` (``hypothesis.internal.conjecture.providers._get_local_constants``). Which
+modules are imported depends on which test files are collected, so a file run alone sees
+different examples than inside the full suite. Every property must therefore hold for every
+example its strategy can produce; run each test file alone as well as the full suite.
 """
 
 import os
