@@ -75,5 +75,4 @@ def plot_far_rule(data):
     bx.set_ylabel(r"$L$")
     bx.set_title("(b) loss from the same start")
     bx.legend(fontsize=8)
-    fig.tight_layout()
     return fig
