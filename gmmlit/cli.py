@@ -53,9 +53,9 @@ def build_parser():
     bench = sub.add_parser("bench", help="run the performance benchmarks and print their tables",
                            description="Benchmarks of the methods (evaluations and time to tolerance) and of the "
                                        "evaluation kernel (time per evaluation against its floor).")
-    bench.add_argument("which", nargs="?", choices=["methods", "kernel", "mutations", "all"], default="all",
-                       help="which benchmark ('all': methods and kernel; 'mutations': the mutation run of the "
-                            "test suite and the ledger, not part of 'all')")
+    bench.add_argument("which", nargs="?", choices=["methods", "kernel", "starts", "mutations", "all"], default="all",
+                       help="which benchmark ('all': methods, kernel and starts; 'mutations': the mutation run of "
+                            "the test suite and the ledger, not part of 'all')")
     bench.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     bench.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (joblib)")
     bench.add_argument("--out", default=None, help="also write the tables as CSV into this folder")

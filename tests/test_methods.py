@@ -9,13 +9,8 @@ import pytest
 
 import gmmlit
 from gmmlit.optim.global_phase import global_phase, objective_with_weights, prune
-from gmmlit.optim.methods import (
-    accept_polyak,
-    em,
-    gradient_em,
-    ravine_method,
-    short_phase_done,
-)
+from gmmlit.optim.first_order import em, gradient_em
+from gmmlit.optim.ravine import accept_polyak, ravine_method, short_phase_done
 from gmmlit.core.objective import Evaluation, PopulationKL
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
@@ -137,7 +132,7 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
 
 
 def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
-    from gmmlit.optim.methods import relaxation_factor
+    from gmmlit.optim.steps import relaxation_factor
 
     for q in (0.0, 0.1, 0.4, 0.6, 0.8):
         omega = relaxation_factor(q)
@@ -230,7 +225,7 @@ def test_drivers_apply_the_pure_steps(triangle):
 
 
 def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle):
-    from gmmlit.optim.methods import short_step
+    from gmmlit.optim.steps import short_step
 
     inst, obj = triangle  # coarse rule: integration error about 1e-8 (measured 1.6e-8)
     ev = obj.evaluate(inst.means_star)

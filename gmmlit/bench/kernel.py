@@ -13,7 +13,8 @@ evaluation (``tracemalloc``) is reported next to the chunk size. The growth expo
 the evaluation time in ``N``, ``n`` and ``d`` are fitted by least squares.
 
 ``python -m gmmlit bench methods`` (see :func:`gmmlit.bench.methods.methods_table`) runs every method to the
-tolerances ``1e-6 .. 1e-12`` on fixed seeded instances.
+tolerances ``1e-6 .. 1e-12`` on fixed seeded instances; ``python -m gmmlit bench starts``
+(:func:`gmmlit.bench.starts.starts_main`) measures success and cost from random starts.
 
 This machine is noisy: every time is the best of several repeats, and only ratios
 measured in the same process are compared.
@@ -154,4 +155,8 @@ def main(which="all", quick=False, jobs=1, out=None):
             print("methods benchmark: not available in this version")
         else:
             methods_main(quick=quick, jobs=jobs, out=out)
+    if which in ("starts", "all"):
+        from .starts import starts_main
+
+        starts_main(quick=quick, jobs=jobs, out=out)
     return 0

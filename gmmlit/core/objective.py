@@ -28,6 +28,11 @@ from .mixture import Mixture, logsumexp_rows
 from .quadrature import IntegrationRule, default_rule
 from .validation import check_means, check_positive_int, check_weights
 
+#: Masses ``E[psi_i]`` below this are recomputed in the log domain by
+#: :meth:`PopulationKL.evaluate` (above it, every node that contributes to ``E[psi_i x]`` in
+#: double precision is a normal number, and ``moment / mass`` is accurate).
+VANISHING_MASS = 1e-250
+
 #: Below this ``|s|`` the Bregman integrand ``e^s - 1 - s`` is summed as a Taylor series.
 _SERIES_CUTOFF = 1.0
 _SERIES_TERMS = 18  # remainder < 1/19! < 1e-17 for |s| <= 1
@@ -103,9 +108,23 @@ class Evaluation:
     grad: np.ndarray
     mass: np.ndarray
     moment: np.ndarray
+    #: ``log E[psi_i]``, exact also where ``mass`` underflows; ``None`` unless some mass
+    #: is below :data:`VANISHING_MASS` (see :meth:`PopulationKL.log_em_statistics`).
+    log_mass: np.ndarray | None = None
+    #: ``E[psi_i x] / E[psi_i]`` from the log domain for every row; ``None`` unless some
+    #: mass is below :data:`VANISHING_MASS`.
+    log_em_means: np.ndarray | None = None
+
+    @property
+    def vanishing(self):
+        """Rows whose mass is below :data:`VANISHING_MASS` (their ``moment / mass`` is not
+        accurate, or ``0 / 0``)."""
+        return np.asarray(self.mass) < VANISHING_MASS
 
     def em_means(self):
-        """The EM update ``E[psi_i x] / E[psi_i]``."""
+        """The EM update ``E[psi_i x] / E[psi_i]`` (from the log domain when a mass vanished)."""
+        if self.log_em_means is not None:
+            return self.log_em_means
         return self.moment / self.mass[:, None]
 
 
@@ -282,11 +301,53 @@ class WeightedNodeObjective:
         return loss, grad
 
     def evaluate(self, means):
-        """Loss, gradient and the EM statistics from one pass: an :class:`Evaluation`."""
+        """Loss, gradient and the EM statistics from one pass: an :class:`Evaluation`.
+
+        When some mass ``E[psi_i]`` is below :data:`VANISHING_MASS` (students far from
+        every node: their responsibilities underflow), the EM statistics of every student
+        are also computed in the log domain (:meth:`log_em_statistics`, a second pass
+        within the same evaluation) and stored in ``log_mass`` and ``log_em_means``.
+        """
         means = self.check_means(means)
         self.n_evals += 1
         self.counts["evaluate"] += 1
-        return Evaluation(*self._pass(means, want_em=True))
+        ev = Evaluation(*self._pass(means, want_em=True))
+        if np.any(ev.vanishing):
+            self.counts["log_em"] += 1
+            ev = Evaluation(ev.loss, ev.grad, ev.mass, ev.moment, *self._log_em_pass(means))
+        return ev
+
+    def log_em_statistics(self, means):
+        """``(log E[psi_i], E[psi_i x] / E[psi_i])`` computed in the log domain, exact also
+        when ``E[psi_i]`` underflows (a student far from every node). Shapes ``(n,)`` and
+        ``(n, d)``. One pass over the nodes."""
+        means = self.check_means(means)
+        self.n_evals += 1
+        self.counts["log_em"] += 1
+        return self._log_em_pass(means)
+
+    def _log_em_pass(self, means):
+        """Streaming log-sum-exp over the nodes of ``log w_x + log psi_ix`` (log mass) and
+        the matching weighted mean of the nodes (the EM means)."""
+        t = self.teacher
+        n, d = means.shape
+        log_pi = np.log(self.weights)
+        top = np.full(n, -np.inf)
+        acc = np.zeros(n)
+        first = np.zeros((n, d))
+        for j, delta, c, lo, hi, w, s, _, _ in self._node_terms(means):
+            # log psi_ix = exponent_ix - log sum_k exp(exponent_kx), and the latter is
+            # log p_theta + |z|^2/2 = s + log p* + |z|^2/2 at the node
+            log_psi = self._shifted_exponents(log_pi, delta, c) - (s + self._lse_star[j][lo:hi]
+                                                                   + 0.5 * self._zz[lo:hi])[None, :]
+            terms = log_psi + np.log(w)[None, :]
+            new_top = np.maximum(top, terms.max(axis=1))
+            scale = np.exp(top - new_top)
+            e = np.exp(terms - new_top[:, None])
+            acc = acc * scale + e.sum(axis=1)
+            first = first * scale[:, None] + e @ self._z[lo:hi] + e.sum(axis=1)[:, None] * t.means[j][None, :]
+            top = new_top
+        return top + np.log(acc), first / acc[:, None]
 
     def em_statistics(self, means):
         """``(E[psi_i], E[psi_i x])``, shapes ``(n,)`` and ``(n, d)``: what an EM step needs."""

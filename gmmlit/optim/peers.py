@@ -119,8 +119,8 @@ def _scipy_run(objective, means0, *, method, max_evals, tol, minimizer, record_m
 
     def fun(flat):
         means = flat.reshape(shape)
-        if not np.all(np.isfinite(means)):
-            rec.stop(StopReason.NON_FINITE, "scipy proposed a non-finite point")
+        if not np.all(np.isfinite(means)):  # the method's own step, not the objective: its line search failed
+            rec.stop(StopReason.REJECTED_STEPS, "scipy proposed a non-finite point (line search failure)")
             raise _StopRun
         ev = rec.evaluate(means)
         if ev.loss < best["loss"]:

@@ -40,6 +40,7 @@ RAVINE_DEFAULTS = dict(
     max_rejections=2,
     f_star="adaptive",
     on_plateau="lbfgs",
+    far_gap=0.1,  # far from the ravine (pgem and EM differ by more): EM short steps, no Polyak step
 )
 
 

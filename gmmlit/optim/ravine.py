@@ -22,6 +22,13 @@ keep being rejected, the method stops or hands the rest of the budget over to L-
 (``on_plateau``; the hand-over is the composition
 :func:`gmmlit.optim.compose.then_on_plateau`).
 
+Far from the ravine (``far_gap``), from an ordinary start, the discretised gradient no
+longer follows the loss and a Polyak step assumes a ravine that is not there: while the
+``"pgem"`` short step and EM's update differ by more than ``far_gap``
+(:func:`discretisation_gap`), the short steps are EM's (computed in the log domain where
+masses vanish) and no Polyak step is taken. A Polyak step whose direction or point is
+not finite is not evaluated: a new block of short steps starts instead.
+
 How the code is organised
 -------------------------
 In the style of optax's ``init``/``update`` pairs: the configuration is a frozen
@@ -146,6 +153,7 @@ OPTION_CHECKS = {
     "max_rejections": lambda v: check_positive_int(v, "max_rejections"),
     "f_star": _check_f_star_value,
     "on_plateau": lambda v: check_choice(v, ON_PLATEAU, "on_plateau"),
+    "far_gap": lambda v: None if v is None else check_positive_float(v, "far_gap"),
 }
 
 
@@ -251,6 +259,7 @@ class RavineOptions:
     max_rejections: int = RAVINE_DEFAULTS["max_rejections"]
     f_star: float | str = RAVINE_DEFAULTS["f_star"]
     on_plateau: str = RAVINE_DEFAULTS["on_plateau"]
+    far_gap: float | None = RAVINE_DEFAULTS["far_gap"]
 
     def __post_init__(self):
         for name, check in OPTION_CHECKS.items():
@@ -334,6 +343,10 @@ class RavineState:
         point of the next floor estimate (``f_star="adaptive"``).
     floor_hat : float or None
         The latest estimate of ``L*``.
+    far : bool
+        Whether the last short step found the iterate far from the ravine
+        (:func:`discretisation_gap` above ``far_gap``): it was an EM step, and no Polyak
+        step is taken from there.
     """
 
     point: Point
@@ -342,6 +355,7 @@ class RavineState:
     pending: Lookahead | None = None
     floor_base: tuple | None = None
     floor_hat: float | None = None
+    far: bool = False
 
 
 def metric_norm(evaluation, metric):
@@ -391,6 +405,41 @@ def short_step_size(opts, norms):
     return opts.step
 
 
+def discretisation_gap(means, evaluation):
+    """``max_i |pgem_i - em_i|``: the distance between the EM update and gradient EM in
+    EM's metric (step 1), ``|E[e^s psi_i (x - mu_i)]| / E[psi_i]``.
+
+    In the continuum the two updates coincide (``E_{p*}[e^s psi_i (x - mu_i)] =
+    int p_theta psi_i (x - mu_i) = 0``); discretised they differ by the integration error,
+    which stays small (``1e-12`` to ``1e-2`` near the minimiser with the rules of the
+    book) while the students' mass lies where the nodes are, and becomes of order one when
+    students sit far from every node: then the discretised gradient no longer follows the
+    loss, and the EM update (exact for the student's tilted mass, computed in the log
+    domain) is the step to trust. Students whose mass vanished do not count (both updates
+    are EM's for them).
+    """
+    em_means = short_step(means, evaluation, "em")
+    pgem = short_step(means, evaluation, "pgem")
+    return float(np.max(np.linalg.norm(pgem - em_means, axis=1))), em_means, pgem
+
+
+def far_short_step(opts, point, size):
+    """The short step of :func:`short_phase` and whether the iterate is far from the ravine.
+
+    With ``short="pgem"`` and ``far_gap`` set, the step is EM's when
+    :func:`discretisation_gap` exceeds ``far_gap`` (the iterate is then *far*); otherwise it
+    is :func:`gmmlit.optim.steps.short_step` of kind ``short``.
+    """
+    if opts.short != "pgem" or opts.far_gap is None:
+        return short_step(point.means, point.ev, opts.short, size), False
+    gap, em_means, pgem = discretisation_gap(point.means, point.ev)
+    if gap > opts.far_gap:
+        return em_means, True
+    if size == 1.0:
+        return pgem, False
+    return short_step(point.means, point.ev, "pgem", size), False
+
+
 def count_rejection(opts, rec, rejections):
     """Stop the run once ``rejections`` reaches ``max_rejections``."""
     if rejections >= opts.max_rejections:
@@ -406,10 +455,10 @@ def init(opts, rec, means0):
 
 def short_phase(opts, rec, state):
     """Short steps from ``state.point`` until :func:`short_phase_done` (or a stop)."""
-    point, norms = state.point, list(state.norms)
+    point, norms, far = state.point, list(state.norms), state.far
     while not rec.stopped and not short_phase_done(norms, opts.short_steps, opts.max_short_steps,
                                                    opts.adaptive_ratio):
-        new = short_step(point.means, point.ev, opts.short, short_step_size(opts, norms))
+        new, far = far_short_step(opts, point, short_step_size(opts, norms))
         if not np.all(np.isfinite(new)):
             rec.stop(StopReason.NON_FINITE, "a short step produced non-finite means")
             break
@@ -418,7 +467,7 @@ def short_phase(opts, rec, state):
             break  # keep the last point with a finite loss
         point = Point(new, ev, rec.last_index)
         norms.append(rec.grad_norms[-1])
-    return dataclasses.replace(state, point=point, norms=tuple(norms))
+    return dataclasses.replace(state, point=point, norms=tuple(norms), far=far)
 
 
 def update_floor(opts, state, evaluation):
@@ -478,15 +527,13 @@ def polyak_trial(opts, rec, state):
     base = state.point
     with np.errstate(divide="ignore", invalid="ignore"):  # a vanished mass in the EM metric
         trial = polyak_from_evaluation(base.means, base.ev, target, opts.metric, opts.multiplier)
-    if trial.zero_gradient:
-        if rec.grad_norms[base.index] > 0.0:
-            rec.stop(StopReason.NON_FINITE, "the Polyak direction is not finite (a mass E[psi_i] vanished)")
-        else:
-            rec.stop(StopReason.ZERO_GRADIENT, "zero gradient at the base of a Polyak step")
+    if trial.zero_gradient and rec.grad_norms[base.index] == 0.0:
+        rec.stop(StopReason.ZERO_GRADIENT, "zero gradient at the base of a Polyak step")
         return state
-    if not np.all(np.isfinite(trial.means)):
-        rec.stop(StopReason.NON_FINITE, "a Polyak step produced non-finite means")
-        return state
+    if trial.zero_gradient or not np.all(np.isfinite(trial.means)):
+        # no usable long step (its direction or its point is not finite): the safe step
+        # is the short one, so a new block of short steps starts from the base point
+        return dataclasses.replace(state, norms=(rec.grad_norms[base.index],), floor_base=None)
     ev_trial = rec.evaluate(trial.means)
     new = Point(trial.means, ev_trial, rec.last_index)
     if rec.stop_reason == StopReason.TOLERANCE:
@@ -517,6 +564,8 @@ def update(opts, rec, state):
             return state  # a new block from the previous base point
     if rec.stopped:
         return state
+    if state.far:  # no long step far from the ravine: a new block of short steps
+        return dataclasses.replace(state, norms=(rec.grad_norms[state.point.index],))
     return polyak_trial(opts, rec, state)
 
 
@@ -559,6 +608,7 @@ def ravine_method(
     f_star=RAVINE_DEFAULTS["f_star"],
     on_plateau=RAVINE_DEFAULTS["on_plateau"],
     normal_reduction=0.01,
+    far_gap=RAVINE_DEFAULTS["far_gap"],
     record_means=False,
 ):
     """Short steps to the ravine, then one long Polyak step along it; repeat.
@@ -647,6 +697,12 @@ def ravine_method(
         For ``short_steps="normal_condition"``: the factor by which the normal error of
         gradient steps at ``1 / lambda_max`` shrinks at least over one short phase when
         each step contracts it by ``1 - 1 / kappa``.
+    far_gap : float > 0 or None
+        Far-from-the-ravine test of the ``"pgem"`` short steps: when EM's update and
+        ``"pgem"`` differ by more than ``far_gap`` for some student
+        (:func:`discretisation_gap`: the students' mass lies outside the integration
+        nodes, where the discretised gradient no longer follows the loss), the short step
+        is EM's and no Polyak step is taken until the test passes again. ``None``: no test.
     record_means : bool
         Keep every evaluated point in ``means_history``.
 
@@ -660,7 +716,7 @@ def ravine_method(
     opts = RavineOptions(short=short, step=step, short_steps=short_steps, normal_reduction=normal_reduction,
                          max_short_steps=max_short_steps, adaptive_ratio=adaptive_ratio, relaxation=relaxation,
                          metric=metric, multiplier=multiplier, safeguard=safeguard, max_rejections=max_rejections,
-                         f_star=f_star, on_plateau=on_plateau)
+                         f_star=f_star, on_plateau=on_plateau, far_gap=far_gap)
     return run_ravine(objective, x, opts, max_evals=max_evals, tol=tol, minimizer=minimizer,
                       record_means=record_means)
 

@@ -236,7 +236,9 @@ class Recorder:
         if self.record_means:
             self.history.append(np.array(means, dtype=float, copy=True))
         if not (np.isfinite(loss) and np.isfinite(gnorm)):
-            self.stop(StopReason.NON_FINITE, f"non-finite loss or gradient at evaluation {self.last_index}")
+            what = "loss" if not np.isfinite(loss) else "gradient"
+            self.stop(StopReason.NON_FINITE, f"the objective returned a non-finite {what} at evaluation "
+                                             f"{self.last_index} (L = {loss}, |g| = {gnorm})")
         elif loss <= self.tol:
             self.stop(StopReason.TOLERANCE, f"L = {loss:.3e} <= tol = {self.tol:.3e}")
         elif gnorm == 0.0:

@@ -28,9 +28,38 @@ def gradient_em_step(means, evaluation, step=1.0):
     return np.asarray(means) - step * evaluation.grad
 
 
-def em_step(evaluation):
-    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``."""
-    return evaluation.em_means()
+def em_step(evaluation, means=None):
+    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``.
+
+    The means come from the log domain where a mass vanished
+    (:meth:`gmmlit.core.objective.Evaluation.em_means`). A row that is still not finite (an
+    objective without log-domain statistics, whose mass is exactly 0) keeps its student
+    in place when ``means`` is given.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        new = np.asarray(evaluation.em_means(), dtype=float)
+    if means is None:
+        return new
+    return keep_in_place(new, means)
+
+
+def keep_in_place(new, means):
+    """``new`` with every row that is not finite replaced by the same row of ``means``."""
+    bad = ~np.all(np.isfinite(new), axis=1)
+    if not np.any(bad):
+        return new
+    out = np.array(new, dtype=float)
+    out[bad] = np.asarray(means, dtype=float)[bad]
+    return out
+
+
+def vanishing_rows(evaluation):
+    """Rows whose mass ``E[psi_i]`` vanished (``evaluation.vanishing``; none for an
+    evaluation that does not say)."""
+    flags = getattr(evaluation, "vanishing", None)
+    if flags is None:
+        return np.zeros(np.shape(evaluation.mass), dtype=bool)
+    return np.asarray(flags, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -60,7 +89,13 @@ def polyak_direction(evaluation, metric="euclidean"):
     if metric == "euclidean":
         return evaluation.grad
     if metric == "em":
-        return evaluation.grad / evaluation.mass[:, None]
+        gone = vanishing_rows(evaluation)
+        if not np.any(gone):
+            return evaluation.grad / evaluation.mass[:, None]
+        # a student without mass has no gradient either: the step leaves it where it is
+        out = np.zeros_like(np.asarray(evaluation.grad, dtype=float))
+        out[~gone] = evaluation.grad[~gone] / evaluation.mass[~gone, None]
+        return out
     raise ValueError(f"metric must be one of {POLYAK_METRICS}, got {metric!r}")
 
 
@@ -166,15 +201,25 @@ def short_step(means, evaluation, kind="gem", step=1.0):
     gradient of the discretised Bregman loss) stops exactly at its stationary points.
     With a coarse rule EM therefore stalls along the ravine at a distance of order
     ``(integration error)^(1/3)`` from ``theta*``, and ``"pgem"`` does not.
+
+    Students whose mass vanished (``evaluation.vanishing``) move by EM's update from the
+    log domain, ``mu_i + step (E[psi_i x] / E[psi_i] - mu_i)``, for both ``"em"`` and
+    ``"pgem"`` (far from the nodes ``e^s -> 0`` and the two coincide); a row that is
+    still not finite keeps its student in place (:func:`keep_in_place`).
     """
     if kind == "gem":
         return gradient_em_step(means, evaluation, step)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a vanished mass gives inf: caught by the driver
+    if kind not in SHORT_STEP_KINDS:
+        raise ValueError(f"short step kind must be one of {SHORT_STEP_KINDS}, got {kind!r}")
+    means = np.asarray(means, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "em":
-            return em_step(evaluation)
-        if kind == "pgem":
-            return np.asarray(means) - step * polyak_direction(evaluation, "em")
-    raise ValueError(f"short step kind must be one of {SHORT_STEP_KINDS}, got {kind!r}")
+            return em_step(evaluation, means)
+        new = means - step * polyak_direction(evaluation, "em")
+        gone = vanishing_rows(evaluation)
+        if np.any(gone):
+            new[gone] = means[gone] + step * (np.asarray(evaluation.em_means())[gone] - means[gone])
+    return keep_in_place(new, means)
 
 
 def relaxation_factor(first_ratio, cap=0.8):
