@@ -287,14 +287,18 @@ def test_median_slope_recovers_a_known_power():
     assert slope == pytest.approx(-0.5, abs=1e-12) and lo <= slope <= hi
 
 
-def test_default_ravine_method_fails_on_samples_and_the_target_fixes_it():
-    """Chapter: on L_N, the default ravine method (target 0 before any floor estimate)
-    stops without reaching the minimum; given L_N* it converges, slower than L-BFGS and
-    faster than gradient EM."""
+def test_default_ravine_method_reaches_samples_through_its_handover_and_the_target_through_polyak():
+    """Chapter: on L_N, the default ravine method (target 0 before any floor estimate) has
+    its far too long Polyak trials rejected and reaches the minimum through its hand-over
+    to L-BFGS; given L_N* it converges by its own steps, slower than L-BFGS and faster than
+    gradient EM."""
     rows = convergence_study([1000], max_evals=300)
     by = {r["method"]: r for r in rows}
     assert by["L-BFGS"]["grad_max"] < 1e-7 and by["L-BFGS"]["eig_min"] > 0
-    assert not by["ravine (default)"]["reached"]
+    default = by["ravine (default)"]
+    assert default["reached"] and default["overshoot"] > 100
+    assert default["handover"] is not None and default["handover"] < default["evals"]
+    assert by[ORACLE]["handover"] is None and by[ORACLE]["accepted"] > 0
     assert by[ORACLE]["reached"] and by["L-BFGS"]["reached"] and by["EM"]["reached"]
     assert by["L-BFGS"]["evals"] < by[ORACLE]["evals"] < by["gradient EM"]["evals"]
     assert by[ORACLE]["distance"] < 1e-2

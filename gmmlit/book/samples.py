@@ -231,8 +231,10 @@ def convergence_study(sizes, *, seed=0, start_scale=0.5, gap=1e-9, max_evals=200
     list of dict
         One row per (``N``, method): ``N``, ``method``, ``evals``, ``seconds``,
         ``reached``, ``gap`` (final ``L - L_N*``), ``distance`` (final distance to the
-        verified minimiser), ``stop``, ``overshoot`` (:func:`first_trial_overshoot`), plus ``L_star``, ``grad_max`` and ``eig_min`` of
-        the certificate.
+        verified minimiser), ``stop``, ``overshoot`` (:func:`first_trial_overshoot`),
+        ``accepted`` (Polyak steps), ``handover`` (the evaluation at which the ravine
+        method handed over to L-BFGS, ``None`` if it did not), plus ``L_star``,
+        ``grad_max`` and ``eig_min`` of the certificate.
     """
     inst = sample_instance()
     rows = []
@@ -250,7 +252,8 @@ def convergence_study(sizes, *, seed=0, start_scale=0.5, gap=1e-9, max_evals=200
             final = res.loss + g.offset - l_star
             rows.append(dict(N=size, method=name, evals=res.n_evals, seconds=seconds, reached=bool(final <= gap),
                              gap=final, distance=float(np.linalg.norm(res.means - m_star)), stop=str(res.stop_reason),
-                             L_star=l_star, grad_max=gmax, eig_min=eig_min, overshoot=first_trial_overshoot(res, l_star)))
+                             L_star=l_star, grad_max=gmax, eig_min=eig_min, overshoot=first_trial_overshoot(res, l_star),
+                             accepted=res.n_polyak_accepted, handover=res.extras.get("switch_eval")))
     return rows
 
 

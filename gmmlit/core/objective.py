@@ -329,7 +329,6 @@ class WeightedNodeObjective:
     def _log_em_pass(self, means):
         """Streaming log-sum-exp over the nodes of ``log w_x + log psi_ix`` (log mass) and
         the matching weighted mean of the nodes (the EM means)."""
-        t = self.teacher
         n, d = means.shape
         log_pi = np.log(self.weights)
         top = np.full(n, -np.inf)
@@ -337,15 +336,15 @@ class WeightedNodeObjective:
         first = np.zeros((n, d))
         for j, delta, c, lo, hi, w, s, _, _ in self._node_terms(means):
             # log psi_ix = exponent_ix - log sum_k exp(exponent_kx), and the latter is
-            # log p_theta + |z|^2/2 = s + log p* + |z|^2/2 at the node
-            log_psi = self._shifted_exponents(log_pi, delta, c) - (s + self._lse_star[j][lo:hi]
+            # log p_theta + |z|^2/2 = s + r_j + |z|^2/2 at the node (r_j the reference)
+            log_psi = self._shifted_exponents(log_pi, delta, c) - (s + self._log_ref[j][lo:hi]
                                                                    + 0.5 * self._zz[lo:hi])[None, :]
             terms = log_psi + np.log(w)[None, :]
             new_top = np.maximum(top, terms.max(axis=1))
             scale = np.exp(top - new_top)
             e = np.exp(terms - new_top[:, None])
             acc = acc * scale + e.sum(axis=1)
-            first = first * scale[:, None] + e @ self._z[lo:hi] + e.sum(axis=1)[:, None] * t.means[j][None, :]
+            first = first * scale[:, None] + e @ self._z[lo:hi] + e.sum(axis=1)[:, None] * self._centers[j][None, :]
             top = new_top
         return top + np.log(acc), first / acc[:, None]
 
