@@ -6,6 +6,7 @@ raising cell and check that both execution paths report the failure, and that th
 chapter without the error passes (so the failure is the cell's, not the harness').
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -109,3 +110,38 @@ def test_book_build_fails_on_a_raising_cell(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
     assert "this cell fails" in out or "CellExecutionError" in out
+
+
+NOTEBOOK_CHAPTER = "beyond"
+"""Run as a notebook from elsewhere: it reads the stored benchmark tables of the repository."""
+
+
+def _jupyter():
+    exe = Path(sys.executable).parent / "jupyter"
+    return str(exe) if exe.exists() else shutil.which("jupyter")
+
+
+@pytest.mark.skipif(_jupyter() is None, reason="jupyter (nbconvert) is not installed")
+def test_a_chapter_runs_as_a_notebook_from_another_directory(tmp_path):
+    """The chapter converted to .ipynb runs with nbconvert in a temporary folder."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(ROOT / "book" / f"{NOTEBOOK_CHAPTER}.md")
+    source = tmp_path / f"{NOTEBOOK_CHAPTER}.ipynb"
+    jupytext.write(notebook, source)
+    env = {k: v for k, v in os.environ.items() if k != "GMMLIT_ROOT"}
+    env["PYTHONPATH"] = str(ROOT)
+    res = subprocess.run(
+        [_jupyter(), "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
+         "--output", "executed.ipynb", source.name],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    code_cells = [c for c in executed.cells if c.cell_type == "code"]
+    assert code_cells and all(c.execution_count for c in code_cells)
+    errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    html = [o.data["text/html"] for c in code_cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert any("gmmlit-table" in h for h in html), "the chapter's tables were not displayed"

@@ -85,6 +85,13 @@ def resolve_api_target(env, name):
     return None
 
 
+def _ancestors(node):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
 def link_api_names(app, doctree, docname):
     """Turn inline code naming a documented gmmlit object into a link to its API entry."""
     if app.builder.format != "html":
@@ -92,6 +99,8 @@ def link_api_names(app, doctree, docname):
     for literal in list(doctree.findall(nodes.literal)):
         if isinstance(literal.parent, (nodes.reference, nodes.literal_block)) or "xref" in literal["classes"]:
             continue
+        if any(isinstance(a, (nodes.title, nodes.reference)) for a in _ancestors(literal)):
+            continue  # no links inside headings (they are links in the table of contents) or links
         match = NAME_PATTERN.fullmatch(literal.astext().strip())
         if not match:
             continue

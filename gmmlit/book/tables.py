@@ -29,10 +29,13 @@ _STYLE = (
 )
 
 
-def _format_cell(value, fmt):
-    """A cell as text: ``fmt`` (a format spec or a callable) for numbers, ``str`` otherwise."""
+def _format_cell(value, fmt, float_format=None):
+    """A cell as text: ``fmt`` (a format spec or a callable) for numbers, else
+    ``float_format`` for floats, ``str`` otherwise."""
     if value is None:
         return ""
+    if fmt is None and float_format and isinstance(value, float):
+        fmt = float_format
     if callable(fmt):
         return str(fmt(value))
     if fmt and isinstance(value, numbers.Number) and not isinstance(value, bool):
@@ -116,7 +119,8 @@ class HtmlTable:
         printer.text(repr(self))
 
 
-def html_table(rows, columns=None, caption=None, collapsible=None, *, formats=None, group_by=None, open=False):
+def html_table(rows, columns=None, caption=None, collapsible=None, *, formats=None, float_format=None,
+               group_by=None, open=False):
     """A displayable table of ``rows``.
 
     Parameters
@@ -133,6 +137,8 @@ def html_table(rows, columns=None, caption=None, collapsible=None, *, formats=No
         :data:`COLLAPSE_ROWS` rows.
     formats : dict, optional
         Per column key, a format spec (``".3e"``) or a callable giving the cell text.
+    float_format : str, optional
+        Format spec for float cells of the other columns (``".4g"``).
     group_by : str, optional
         A column key whose value starts a new group heading row whenever it changes
         (the column itself is then left out of the table).
@@ -175,7 +181,8 @@ def html_table(rows, columns=None, caption=None, collapsible=None, *, formats=No
                 previous = row.get(group_by)
         kept = [(key, head) for key, head in zip(keys, headers) if key != group_by]
         keys, headers = [k for k, _ in kept], [h for _, h in kept]
-    cells = tuple(tuple(_format_cell(row.get(key), formats.get(key)) for key in keys) for row in dict_rows)
+    cells = tuple(tuple(_format_cell(row.get(key), formats.get(key), float_format) for key in keys)
+                  for row in dict_rows)
     numeric = tuple(all(_is_number(row.get(key)) or row.get(key) in (None, "-", "") for row in dict_rows)
                     and any(_is_number(row.get(key)) for row in dict_rows) for key in keys)
     if collapsible is None:
