@@ -209,3 +209,34 @@ def test_unpatched_stream_merge_changes_its_input():
                from_dict({"output_type": "stream", "name": "stdout", "text": "b\n"})]
     coalesce_streams(outputs)
     assert outputs[0]["text"] == "a\nb\n" and outputs[1]["text"] == "b\n"
+
+
+# ---------------------------------------------------------------------- figure style
+def test_font_size_grows_with_the_figure_width():
+    from gmmlit.book.figures.style import BASE_FONT_PT, BODY_TEXT_PX, PAGE_WIDTH_PX, font_size
+
+    assert font_size(4.0) == BASE_FONT_PT
+    wide = font_size(13.5)
+    # a 13.5-inch figure shrunk to the page width shows this size at the body text size
+    assert wide / 72 * PAGE_WIDTH_PX / 13.5 == pytest.approx(BODY_TEXT_PX)
+    with pytest.raises(ValueError, match="width"):
+        font_size(0)
+
+
+def test_book_figures_raise_small_text_when_drawn():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.text import Text
+
+    from gmmlit.book.figures.style import DPI, font_size, new_figure
+
+    fig, axes = new_figure(ncols=3, width=13.5, height=4.0)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="a line")
+        ax.legend(fontsize=7)
+        ax.annotate("3", (0.5, 0.5), fontsize=6)
+    assert min(t.get_fontsize() for t in fig.findobj(Text)) == 6
+    fig.canvas.draw()
+    assert min(t.get_fontsize() for t in fig.findobj(Text)) == pytest.approx(font_size(13.5))
+    assert fig.dpi == DPI >= 150
