@@ -33,11 +33,11 @@ def test_show_source_is_the_code_of_the_package():
 
 def test_show_source_html_is_a_collapsible_highlighted_block():
     html = show_source(polyak_step, polyak_from_evaluation)._repr_html_()
-    assert html.startswith(f'<details class="{SOURCE_CLASS}">') and html.endswith("</details>")
+    assert html.startswith(f'<details class="{SOURCE_CLASS}" style=') and html.endswith("</details>")
     assert html.count('<div class="highlight">') == 2
     assert '<span class="k">def</span>' in html and "polyak_from_evaluation" in html
-    assert "<summary>Implementation: gmmlit.optim.steps.polyak_step and the 1 function it uses</summary>" in html
-    assert " open>" in show_source(polyak_step, open=True)._repr_html_()
+    assert ">Implementation: gmmlit.optim.steps.polyak_step and the 1 function it uses</summary>" in html
+    assert f'<details class="{SOURCE_CLASS}" open ' in show_source(polyak_step, open=True)._repr_html_()
 
 
 def test_show_source_escapes_html_in_the_code():
@@ -98,8 +98,9 @@ def test_html_table_collapses_long_tables_only():
     short = html_table([{"k": i} for i in range(3)])
     long = html_table([{"k": i} for i in range(40)], caption="Many")
     assert not short._repr_html_().startswith("<details")
-    assert long._repr_html_().startswith(f'<details class="{TABLE_CLASS}-details">')
-    assert "<summary>Many (40 rows; click to show)</summary>" in long._repr_html_()
+    assert long._repr_html_().startswith(f'<details class="{TABLE_CLASS}-details" style=')
+    assert ">Many (40 rows; click to show)</summary>" in long._repr_html_()
+    assert "<caption>" not in long._repr_html_()          # the summary line is the caption
     assert not html_table([{"k": i} for i in range(40)], collapsible=False)._repr_html_().startswith("<details")
 
 
@@ -231,12 +232,28 @@ def test_book_figures_raise_small_text_when_drawn():
 
     from gmmlit.book.figures.style import DPI, font_size, new_figure
 
-    fig, axes = new_figure(ncols=3, width=13.5, height=4.0)
+    fig, axes = new_figure(ncols=2, width=7.5, height=3.5)
     for ax in axes:
         ax.plot([0, 1], [0, 1], label="a line")
         ax.legend(fontsize=7)
         ax.annotate("3", (0.5, 0.5), fontsize=6)
     assert min(t.get_fontsize() for t in fig.findobj(Text)) == 6
     fig.canvas.draw()
-    assert min(t.get_fontsize() for t in fig.findobj(Text)) == pytest.approx(font_size(13.5))
+    assert font_size(7.5) > 10
+    assert min(t.get_fontsize() for t in fig.findobj(Text)) == pytest.approx(font_size(7.5))
     assert fig.dpi == DPI >= 150
+
+
+def test_wide_rows_of_panels_are_stacked():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gmmlit.book.figures.style import MAX_ROW_WIDTH, STACKED_WIDTH, figure_layout, new_figure
+
+    assert figure_layout(3, 1, 13.5, 4.0) == (1, 3, STACKED_WIDTH, 12.0)
+    assert figure_layout(2, 1, MAX_ROW_WIDTH + 1, 4.0) == (1, 2, STACKED_WIDTH, 8.0)
+    assert figure_layout(2, 1, 7.5, 3.5) == (2, 1, 7.5, 3.5)
+    assert figure_layout(1, 1, 6.0, 1.0) == (1, 1, 6.0, pytest.approx(3.3))   # at least 0.55 as high as wide
+    fig, (a, b, c) = new_figure(ncols=3, width=13.5, height=4.0, gridspec_kw=dict(width_ratios=[1, 2, 1]))
+    assert tuple(fig.get_size_inches()) == (STACKED_WIDTH, 12.0)
+    assert a.get_position().y0 > b.get_position().y0 > c.get_position().y0   # one above the other

@@ -136,6 +136,10 @@ def with_callees(objs, depth=3):
     return out
 
 
+_DETAILS_STYLE = "border:1px solid #d0d7de;border-radius:6px;padding:0.4em 0.8em;margin:0.6em 0"
+_SUMMARY_STYLE = "cursor:pointer;font-weight:600"
+
+
 def _highlight(code):
     """Python highlighted with Pygments' short token classes (styled by the book theme)."""
     return pygments.highlight(code, PythonLexer(), HtmlFormatter(nowrap=True))
@@ -173,7 +177,8 @@ class SourceBlock:
                 f'<div class="highlight-python notranslate"><div class="highlight"><pre>'
                 f"{_highlight(code)}</pre></div></div>")
         opened = " open" if self.open else ""
-        return (f'<details class="{SOURCE_CLASS}"{opened}><summary>{html.escape(self.summary)}</summary>'
+        return (f'<details class="{SOURCE_CLASS}"{opened} style="{_DETAILS_STYLE}">'
+                f'<summary style="{_SUMMARY_STYLE}">{html.escape(self.summary)}</summary>'
                 + "".join(parts) + "</details>")
 
     def __repr__(self):

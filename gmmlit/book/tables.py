@@ -22,11 +22,15 @@ _STYLE = (
     "<style>"
     f"table.{TABLE_CLASS}{{border-collapse:collapse;margin:0.5em 0;font-size:0.9em;}}"
     f"table.{TABLE_CLASS} th,table.{TABLE_CLASS} td{{padding:0.15em 0.6em;border-bottom:1px solid #ddd;}}"
-    f"table.{TABLE_CLASS} td.num{{text-align:right;font-variant-numeric:tabular-nums;}}"
+    f"table.{TABLE_CLASS} td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;}}"
     f"table.{TABLE_CLASS} tr.group td{{font-weight:bold;border-bottom:1px solid #999;}}"
     f"table.{TABLE_CLASS} caption{{caption-side:top;text-align:left;font-style:italic;}}"
     "</style>"
 )
+
+
+_DETAILS_STYLE = "border:1px solid #d0d7de;border-radius:6px;padding:0.4em 0.8em;margin:0.6em 0"
+_SUMMARY_STYLE = "cursor:pointer;font-weight:600"
 
 
 def _format_cell(value, fmt, float_format=None):
@@ -87,7 +91,8 @@ class HtmlTable:
             tds = "".join(f'<td class="num">{html.escape(v)}</td>' if num else f"<td>{html.escape(v)}</td>"
                           for v, num in zip(row, self.numeric))
             body.append(f"<tr>{tds}</tr>")
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        # a collapsible table's caption is its summary line, not repeated above the table
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption and not self.collapsible else ""
         table = (f'{_STYLE}<div class="{TABLE_CLASS}-wrapper" style="overflow-x:auto">'
                  f'<table class="{TABLE_CLASS}">{caption}<thead><tr>{head}</tr></thead>'
                  f"<tbody>{''.join(body)}</tbody></table></div>")
@@ -96,8 +101,8 @@ class HtmlTable:
         summary = self.caption or "Table"
         summary = f"{summary} ({len(self.cells)} rows; click to show)" if not self.open else summary
         opened = " open" if self.open else ""
-        return (f'<details class="{TABLE_CLASS}-details"{opened}><summary>{html.escape(summary)}</summary>'
-                f"{table}</details>")
+        return (f'<details class="{TABLE_CLASS}-details"{opened} style="{_DETAILS_STYLE}">'
+                f'<summary style="{_SUMMARY_STYLE}">{html.escape(summary)}</summary>{table}</details>')
 
     def __repr__(self):
         widths = [max([len(c)] + [len(row[k]) for row in self.cells]) for k, c in enumerate(self.columns)]

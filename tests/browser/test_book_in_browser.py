@@ -985,7 +985,7 @@ def figure_problems(report, site):
             continue
         dpi = png_dpi(path.read_bytes()) if path.suffix.lower() == ".png" else None
         if dpi is None or dpi < MIN_FIGURE_DPI - 0.5:
-            problems.append(f"{name}: {dpi} dpi, expected at least {MIN_FIGURE_DPI}")
+            problems.append(f"{name}: {dpi if dpi is None else round(dpi)} dpi, expected at least {MIN_FIGURE_DPI}")
             continue
         width_in = image["naturalWidth"] / dpi
         shown = font_size(width_in) * dpi / 72.0 * image["displayedWidth"] / image["naturalWidth"]
@@ -1138,7 +1138,7 @@ def test_reader_checks_detect_planted_defects(tab, tmp_path):
     alt = alt_text_problems(report)
     assert len(alt) == 2 and "0123456789abcdef0123.png" in alt[0] and alt[1] == "no alt text: none.png", alt
     figures = figure_problems(report, planted_site)
-    assert figures == ["low.png: 100.0 dpi, expected at least 150"], figures
+    assert figures == ["low.png: 100 dpi, expected at least 150"], figures
     assert duplicated_output_problems(report) == ["output 0: 'b' is shown twice"]
     assert notebook_duplicate_problems({"cells": [
         {"outputs": [{"output_type": "stream", "name": "stdout", "text": "a\nb\n"},

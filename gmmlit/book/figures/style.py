@@ -27,9 +27,9 @@ POLYAK_MARKER = dict(marker="s", s=28, facecolors="none", edgecolors=COLORS["pol
 #: Resolution of every figure, in the book and in a notebook (PNG pixels per inch).
 DPI = 150
 
-#: Width in CSS pixels of the book's text column in a 1280-pixel-wide window; a figure wider
+#: Width in CSS pixels of the book's text column in a 1280-pixel-wide window (688 measured, less a margin); a figure wider
 #: than that (at :data:`DPI`) is shown scaled down to it.
-PAGE_WIDTH_PX = 740
+PAGE_WIDTH_PX = 680
 
 #: Size of the body text in CSS pixels: the smallest text of a figure is at least this big
 #: when the figure is shown at the page width.
@@ -90,8 +90,50 @@ class BookFigure(Figure):
         return super().draw(renderer)
 
 
+#: At most this many panels side by side: at the page width a panel gets about
+#: ``PAGE_WIDTH_PX / MAX_PANELS_PER_ROW`` pixels, enough for labels at the body text size.
+MAX_PANELS_PER_ROW = 2
+
+#: A row of panels wider than this (inches) is stacked into a column: its type, sized for
+#: the page width, would crowd the panels.
+MAX_ROW_WIDTH = 8.0
+
+#: Width in inches of a figure whose panels are stacked (one per row).
+STACKED_WIDTH = 6.4
+
+#: Least height over width of one panel, so that larger type leaves room for the plot.
+MIN_PANEL_ASPECT = 0.55
+
+
+def _stacks(ncols, nrows, width):
+    return nrows == 1 and ncols > 1 and (ncols > MAX_PANELS_PER_ROW or width > MAX_ROW_WIDTH)
+
+
+def figure_layout(ncols, nrows, width, height):
+    """``(ncols, nrows, width, height)`` as the book draws them: a single row of more than
+    :data:`MAX_PANELS_PER_ROW` panels, or wider than :data:`MAX_ROW_WIDTH`, is stacked into
+    a column :data:`STACKED_WIDTH` wide (each panel keeping the requested height), and every
+    panel is at least :data:`MIN_PANEL_ASPECT` as high as wide."""
+    if _stacks(ncols, nrows, width):
+        ncols, nrows, width, height = 1, ncols, STACKED_WIDTH, height * ncols
+    height = max(height, MIN_PANEL_ASPECT * nrows * width / ncols)
+    return ncols, nrows, width, height
+
+
 def new_figure(ncols=1, nrows=1, width=6.4, height=3.6, **kwargs):
-    """A figure with the book style applied (type sized for its width): returns ``(fig, axes)``."""
+    """A figure with the book style applied: returns ``(fig, axes)``.
+
+    The layout follows :func:`figure_layout` (a wide row of panels becomes a column;
+    ``axes`` keeps its length, so ``fig, (a, b, c) = new_figure(ncols=3)`` still works;
+    ``width_ratios`` then no longer apply) and the type is sized for the width
+    (:func:`font_size`, enforced when drawn by :class:`BookFigure`).
+    """
+    stacked = _stacks(ncols, nrows, width)
+    ncols, nrows, width, height = figure_layout(ncols, nrows, width, height)
+    if stacked and "gridspec_kw" in kwargs:
+        gridspec_kw = {k: v for k, v in (kwargs.pop("gridspec_kw") or {}).items() if k != "width_ratios"}
+        if gridspec_kw:
+            kwargs["gridspec_kw"] = gridspec_kw
     apply_style(width)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, constrained_layout=True,
                              FigureClass=BookFigure, **kwargs)
