@@ -45,7 +45,7 @@ CHAPTER = textwrap.dedent(
 
 def _write_chapter(folder, body):
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "conftest.py").write_text("from tests.nbval_myst import pytest_collect_file  # noqa: F401\n")
+    (folder / "conftest.py").write_text("from tests.nbval_myst import pytest_collect_file, pytest_ignore_collect  # noqa: F401\n")
     path = folder / "chapter.md"
     path.write_text(CHAPTER.format(body=body))
     return path
@@ -145,3 +145,36 @@ def test_a_chapter_runs_as_a_notebook_from_another_directory(tmp_path):
     assert not errors, errors
     html = [o.data["text/html"] for c in code_cells for o in c.outputs if "text/html" in o.get("data", {})]
     assert any("gmmlit-table" in h for h in html), "the chapter's tables were not displayed"
+
+
+def test_a_notebook_written_next_to_a_chapter_is_not_collected_twice(tmp_path):
+    """``jupytext --to ipynb chapter.md`` leaves ``chapter.ipynb``: nbval runs the chapter once."""
+    import jupytext
+
+    path = _write_chapter(tmp_path / "paired", "assert x == 2")
+    jupytext.write(jupytext.read(str(path)), str(path.with_suffix(".ipynb")))
+    alone = _write_chapter(tmp_path / "alone", "assert x == 2").with_suffix(".ipynb")
+    jupytext.write(jupytext.read(str(alone.with_suffix(".md"))), str(alone))
+    alone.with_suffix(".md").unlink()          # an .ipynb without its .md is a notebook of its own
+    env = {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", str(path.parent), "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(path.parent)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2 passed" in res.stdout, res.stdout                     # two cells, once
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", str(alone.parent), "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(alone.parent)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert "2 passed" in res.stdout, res.stdout
+
+
+def test_notebooks_next_to_chapters_are_ignored_by_git_and_the_build():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "book/*.ipynb" in config["exclude_patterns"]
+    if shutil.which("git") and (ROOT / ".git").exists():
+        res = subprocess.run(["git", "check-ignore", "-q", "book/slowdown.ipynb"], cwd=ROOT)
+        assert res.returncode == 0, "book/slowdown.ipynb is not ignored by git"
