@@ -254,14 +254,16 @@ def format_error_table(rows, points):
 
 def error_table(rows, points, caption=None):
     """Rows of :func:`rule_error_table` as an HTML table (:func:`gmmlit.book.tables.html_table`),
-    with the columns of :func:`format_error_table`."""
+    with the columns of :func:`format_error_table`: the largest relative errors of loss and
+    gradient, then those at each point (``L`` loss, ``g`` gradient), seconds per evaluation
+    and the ratio to the baseline."""
     from .tables import html_table
 
     points = list(points)
-    columns = {"rule": "rule", "nodes": "nodes", "loss_err": "loss", "grad_err": "gradient"}
+    columns = {"rule": "rule", "nodes": "nodes", "loss_err": "loss", "grad_err": "grad"}
     for p in points:
-        columns[f"loss_err[{p}]"] = f"loss ({p})"
-        columns[f"grad_err[{p}]"] = f"gradient ({p})"
+        columns[f"loss_err[{p}]"] = f"{p[:6]} L"
+        columns[f"grad_err[{p}]"] = f"{p[:6]} g"
     columns["seconds"] = "s/eval"
     columns["ratio"] = "ratio"
     formats = {key: ".1e" for key in columns if key.startswith(("loss_err", "grad_err"))}
