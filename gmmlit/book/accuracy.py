@@ -254,13 +254,13 @@ def format_error_table(rows, points):
 
 def error_table(rows, points, caption=None):
     """Rows of :func:`rule_error_table` as an HTML table (:func:`gmmlit.book.tables.html_table`),
-    with the columns of :func:`format_error_table`: the largest relative errors of loss and
-    gradient, then those at each point (``L`` loss, ``g`` gradient), seconds per evaluation
-    and the ratio to the baseline."""
+    with the columns of :func:`format_error_table` but the largest errors (the larger of the
+    points): the relative errors at each point (``L`` loss, ``g`` gradient), seconds per
+    evaluation and the ratio to the baseline."""
     from .tables import html_table
 
     points = list(points)
-    columns = {"rule": "rule", "nodes": "nodes", "loss_err": "loss", "grad_err": "grad"}
+    columns = {"rule": "rule", "nodes": "nodes"}
     for p in points:
         columns[f"loss_err[{p}]"] = f"{p[:6]} L"
         columns[f"grad_err[{p}]"] = f"{p[:6]} g"

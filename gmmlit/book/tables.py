@@ -22,6 +22,7 @@ _STYLE = (
     "<style>"
     f"table.{TABLE_CLASS}{{border-collapse:collapse;margin:0.5em 0;font-size:0.85em;}}"
     f"table.{TABLE_CLASS} th,table.{TABLE_CLASS} td{{padding:0.15em 0.5em;border-bottom:1px solid #ddd;}}"
+    f"table.{TABLE_CLASS} td{{overflow-wrap:anywhere;}}"
     f"table.{TABLE_CLASS} td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;}}"
     f"table.{TABLE_CLASS} tr.group td{{font-weight:bold;border-bottom:1px solid #999;}}"
     f"table.{TABLE_CLASS} caption{{caption-side:top;text-align:left;font-style:italic;}}"
