@@ -14,7 +14,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: book test unit notebooks strict-book browser bench clean venv
+.PHONY: book test unit notebooks strict-book browser bench clean venv lab
 
 venv: $(STAMP)
 
@@ -70,6 +70,11 @@ test: $(STAMP)
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q
+
+# JupyterLab on the repository, the chapters (MyST .md) opening as notebooks through jupytext
+# (jupyter-config/ sets jupytext's notebook view as the default viewer of .md files).
+lab: $(STAMP)
+	JUPYTER_CONFIG_PATH=$(abspath jupyter-config) $(BIN)/jupyter lab --notebook-dir=$(abspath .) book/setting.md
 
 bench: $(STAMP)
 	$(BIN)/python -m gmmlit bench --quick

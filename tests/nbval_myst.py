@@ -32,6 +32,20 @@ class MystNotebookFile(IPyNbFile):
             yield from super().collect()
 
 
+def is_paired_notebook(path) -> bool:
+    """True for an ``.ipynb`` next to a MyST notebook of the same name (a copy written by
+    jupytext or JupyterLab): the ``.md`` is the chapter, the copy is not collected."""
+    chapter = path.with_suffix(".md")
+    return path.suffix == ".ipynb" and chapter.is_file() and is_myst_notebook(chapter)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Do not let nbval collect a chapter a second time through its ``.ipynb`` copy."""
+    if is_paired_notebook(collection_path):
+        return True
+    return None
+
+
 def pytest_collect_file(file_path, parent):
     opt = parent.config.option
     if (getattr(opt, "nbval", False) or getattr(opt, "nbval_lax", False)) and is_myst_notebook(file_path):

@@ -6,6 +6,7 @@ raising cell and check that both execution paths report the failure, and that th
 chapter without the error passes (so the failure is the cell's, not the harness').
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,7 @@ CHAPTER = textwrap.dedent(
 
 def _write_chapter(folder, body):
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "conftest.py").write_text("from tests.nbval_myst import pytest_collect_file  # noqa: F401\n")
+    (folder / "conftest.py").write_text("from tests.nbval_myst import pytest_collect_file, pytest_ignore_collect  # noqa: F401\n")
     path = folder / "chapter.md"
     path.write_text(CHAPTER.format(body=body))
     return path
@@ -109,3 +110,71 @@ def test_book_build_fails_on_a_raising_cell(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
     assert "this cell fails" in out or "CellExecutionError" in out
+
+
+NOTEBOOK_CHAPTER = "beyond"
+"""Run as a notebook from elsewhere: it reads the stored benchmark tables of the repository."""
+
+
+def _jupyter():
+    exe = Path(sys.executable).parent / "jupyter"
+    return str(exe) if exe.exists() else shutil.which("jupyter")
+
+
+@pytest.mark.skipif(_jupyter() is None, reason="jupyter (nbconvert) is not installed")
+def test_a_chapter_runs_as_a_notebook_from_another_directory(tmp_path):
+    """The chapter converted to .ipynb runs with nbconvert in a temporary folder."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(ROOT / "book" / f"{NOTEBOOK_CHAPTER}.md")
+    source = tmp_path / f"{NOTEBOOK_CHAPTER}.ipynb"
+    jupytext.write(notebook, source)
+    env = {k: v for k, v in os.environ.items() if k != "GMMLIT_ROOT"}
+    env["PYTHONPATH"] = str(ROOT)
+    res = subprocess.run(
+        [_jupyter(), "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
+         "--output", "executed.ipynb", source.name],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    code_cells = [c for c in executed.cells if c.cell_type == "code"]
+    assert code_cells and all(c.execution_count for c in code_cells)
+    errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    html = [o.data["text/html"] for c in code_cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert any("gmmlit-table" in h for h in html), "the chapter's tables were not displayed"
+
+
+def test_a_notebook_written_next_to_a_chapter_is_not_collected_twice(tmp_path):
+    """``jupytext --to ipynb chapter.md`` leaves ``chapter.ipynb``: nbval runs the chapter once."""
+    import jupytext
+
+    path = _write_chapter(tmp_path / "paired", "assert x == 2")
+    jupytext.write(jupytext.read(str(path)), str(path.with_suffix(".ipynb")))
+    alone = _write_chapter(tmp_path / "alone", "assert x == 2").with_suffix(".ipynb")
+    jupytext.write(jupytext.read(str(alone.with_suffix(".md"))), str(alone))
+    alone.with_suffix(".md").unlink()          # an .ipynb without its .md is a notebook of its own
+    env = {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", str(path.parent), "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(path.parent)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2 passed" in res.stdout, res.stdout                     # two cells, once
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", str(alone.parent), "--nbval-lax", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(alone.parent)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert "2 passed" in res.stdout, res.stdout
+
+
+def test_notebooks_next_to_chapters_are_ignored_by_git_and_the_build():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "book/*.ipynb" in config["exclude_patterns"]
+    if shutil.which("git") and (ROOT / ".git").exists():
+        res = subprocess.run(["git", "check-ignore", "-q", "book/slowdown.ipynb"], cwd=ROOT)
+        assert res.returncode == 0, "book/slowdown.ipynb is not ignored by git"

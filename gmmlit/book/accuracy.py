@@ -199,6 +199,26 @@ def format_error_table(rows, points):
     return "\n".join(lines)
 
 
+def error_table(rows, points, caption=None):
+    """Rows of :func:`rule_error_table` as an HTML table (:func:`gmmlit.book.tables.html_table`),
+    with the columns of :func:`format_error_table` but the largest errors (the larger of the
+    points): the relative errors at each point (``L`` loss, ``g`` gradient), seconds per
+    evaluation and the ratio to the baseline."""
+    from .tables import html_table
+
+    points = list(points)
+    columns = {"rule": "rule", "nodes": "nodes"}
+    for p in points:
+        columns[f"loss_err[{p}]"] = f"{p[:6]} L"
+        columns[f"grad_err[{p}]"] = f"{p[:6]} g"
+    columns["seconds"] = "s/eval"
+    columns["ratio"] = "ratio"
+    formats = {key: ".1e" for key in columns if key.startswith(("loss_err", "grad_err"))}
+    formats.update(seconds=".3f", ratio=".2f")
+    return html_table([{**r, "ratio": r.get("ratio", "-")} for r in rows], columns, caption=caption,
+                      formats=formats, collapsible=False)
+
+
 # ============================================================================ trapezoid vs Gauss-Hermite
 def two_teacher_problem(separation, teacher_weights=(0.6, 0.4), counts=(2, 2), seed=0):
     """A ``d = 1`` instance: teacher means ``0`` and ``separation``, students split per cluster."""
