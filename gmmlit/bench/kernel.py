@@ -195,8 +195,9 @@ def read_kernel_csv(path):
     return rows, comments
 
 
-def main(which="all", quick=False, jobs=1, out=None):
-    """Run the benchmarks, print their tables, optionally write CSV files into ``out``."""
+def main(which="all", quick=False, jobs=1, out=None, backend=None):
+    """Run the benchmarks, print their tables, optionally write CSV files into ``out``
+    (``backend``: where the methods benchmark's runs go, :func:`gmmlit.bench.parallel.map_trials`)."""
     if which in ("kernel", "all"):
         rows, exponents = kernel_table(quick)
         print("Kernel: one loss+gradient evaluation vs the floor (2 matmuls + 1 exp of the same size)")
@@ -214,5 +215,5 @@ def main(which="all", quick=False, jobs=1, out=None):
         except ImportError:
             print("methods benchmark: not available in this version")
         else:
-            methods_main(quick=quick, jobs=jobs, out=out)
+            methods_main(quick=quick, jobs=jobs, out=out, backend=backend)
     return 0
