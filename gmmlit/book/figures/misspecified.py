@@ -37,6 +37,7 @@ from ...bench.parallel import trial_seeds
 from ...core.quadrature import TrapezoidRule
 from ...optim.presets import POLYAK_ALONE
 from ...optim.results import StopReason
+from ..accuracy import rule_errors
 from ..studies import START_SCALE, fit_power_law, kl_of_cluster_weights, theory_floor
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
 from .style import COLORS, POLYAK_MARKER, new_figure
@@ -217,9 +218,10 @@ def evals_to(losses, level):
 
 
 #: The ravine-method runs of the chapter: name -> options on top of the defaults
-#: (:data:`gmmlit.optim.methods.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
+#: (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
 #: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
-#: after 5 consecutive rejections) instead of handing over to L-BFGS.
+#: after 5 consecutive rejections) instead of handing over to L-BFGS. Figure 5 adds the
+#: default method (:func:`method_runs`).
 RAVINE_VARIANTS = {
     "ravine_f0": dict(POLYAK_ALONE, f_star=0.0),
     "ravine_f0_off": dict(POLYAK_ALONE, f_star=0.0, safeguard="off"),
@@ -236,13 +238,17 @@ def ravine_variant(objective, means0, variant, l_star, max_evals, record_means=F
 
 
 def method_runs(objective, means0, l_star, max_evals):
-    """Gradient EM, EM and every ravine variant of :data:`RAVINE_VARIANTS` from one start.
+    """Gradient EM, EM, the default ravine method and every ravine variant of
+    :data:`RAVINE_VARIANTS` from one start.
 
-    Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em`` and the variant names.
+    Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em``,
+    ``ravine_default`` (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`: estimated target,
+    hand-over to L-BFGS on a plateau) and the variant names.
     """
     runs = dict(
         gradient_em=run_record(gradient_em(objective, means0, max_evals=max_evals)),
         em=run_record(em(objective, means0, max_evals=max_evals)),
+        ravine_default=run_record(ravine_method(objective, means0, max_evals=max_evals)),
     )
     for variant in RAVINE_VARIANTS:
         runs[variant] = run_record(ravine_variant(objective, means0, variant, l_star, max_evals))
@@ -283,7 +289,9 @@ def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
     ``"random"`` (:func:`general_misspecified_instance`), both with
     ``Delta_pi =`` :data:`FIGURE5_DELTA`, start ``theta_ref + 0.3 N(0, I)`` seeded by
     ``seed``. Each panel holds the floor (:func:`floor_summary`) and the runs
-    (:func:`method_runs`). ``jobs`` is unused (two panels, run serially);
+    (:func:`method_runs`) and ``rule_errors``: the relative errors ``(loss, grad)`` of
+    :data:`FLOOR_RULE` at the start against ``TrapezoidRule(0.1, 10)``, the default rule in
+    ``d = 2``. ``jobs`` is unused (two panels, run serially);
     ``max_evals`` overrides :data:`FIGURE5_EVALS` (for tests).
     """
     if max_evals is None:
@@ -298,7 +306,9 @@ def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
         obj = inst.objective(FLOOR_RULE)
         x0 = inst.start(START_SCALE, seed)
         floor = floor_summary(inst, obj, x0)
+        reference = inst.objective(TrapezoidRule(0.1, 10.0)).loss_and_grad(x0)
         data[name] = dict(floor=floor, runs=method_runs(obj, x0, floor["L_star"], max_evals),
+                          rule_errors=np.array(rule_errors(obj, x0, reference)),
                           teacher_means=inst.teacher.means.copy(), teacher_weights=inst.teacher.weights.copy())
     if progress is not None:
         progress(len(builders), len(builders))
@@ -308,7 +318,8 @@ def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
 _METHOD_STYLE = dict(
     gradient_em=dict(color=COLORS["gradient_em"], ls="-", label="gradient EM"),
     em=dict(color=COLORS["em"], ls="-", label="EM"),
-    ravine_f0=dict(color=COLORS["ravine"], ls=":", label=r"ravine, $f^*=0$ (defaults)"),
+    ravine_default=dict(color=COLORS["student"], ls="-", label="ravine method (defaults)"),
+    ravine_f0=dict(color=COLORS["ravine"], ls=":", label=r"ravine, $f^*=0$, Polyak alone"),
     ravine_f0_off=dict(color=COLORS["ravine"], ls="--", label=r"ravine, $f^*=0$, no safeguard"),
     ravine_fstar_off=dict(color=COLORS["ravine"], ls="-", label=r"ravine, $f^*=L^*$, no safeguard"),
 )
