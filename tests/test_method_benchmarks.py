@@ -138,6 +138,15 @@ def test_peers_and_gdpolyak_sweep_are_in_the_benchmark():
     assert METHODS["gdpolyak_K100"][1] == dict(gd_steps=100, step="inverse_lambda_max", f_star=0.0)
 
 
+def test_hessian_costs_round_trip(tmp_path):
+    from gmmlit.bench.methods import read_hessian_costs
+
+    costs = dict(toy=dict(ratio=12.345, eval_seconds=1.0, hessian_seconds=12.345), other=dict(ratio=3.0))
+    path = write_methods_csv(_rows(), tmp_path / "m.csv", command="x", costs=costs)
+    assert read_hessian_costs(path) == {"toy": 12.35, "other": 3.0}
+    assert read_hessian_costs(write_methods_csv(_rows(), tmp_path / "n.csv", command="x")) == {}
+
+
 def test_csv_round_trip(tmp_path):
     rows = _rows()
     path = write_methods_csv(rows, tmp_path / "sub" / "methods.csv", command="python -m gmmlit bench methods")

@@ -454,9 +454,21 @@ def time_ratios(rows, tol=1e-12, default="ravine_default", peers=None):
 
 
 # ---------------------------------------------------------------------------- CSV
-def write_methods_csv(rows, path, command=""):
-    """Write the rows as CSV with a first comment line ``# command: ...``."""
-    return write_csv(rows, path, [f"command: {command}"])
+def write_methods_csv(rows, path, command="", costs=None):
+    """Write the rows as CSV with a first comment line ``# command: ...`` and, with
+    ``costs`` (instance -> :func:`hessian_cost` dict), a line ``# hessian_cost: name=ratio, ...``."""
+    comments = [f"command: {command}"]
+    if costs:
+        comments.append("hessian_cost: " + ", ".join(f"{k}={c['ratio']:.2f}" for k, c in costs.items()))
+    return write_csv(rows, path, comments)
+
+
+def read_hessian_costs(path):
+    """The Hessian costs (instance -> evaluations) stored by :func:`write_methods_csv`
+    (empty when the table has none)."""
+    _, comments = read_commented_csv(path)
+    text = comments.get("hessian_cost", "").strip()
+    return {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(",") if item.strip())}
 
 
 def read_methods_csv(path):
@@ -527,5 +539,5 @@ def methods_main(quick=False, jobs=1, out=None, backend=None):
             print(f"{t['instance']:>18}: {t['default']:.3f} s vs {t['best_peer']} {t['peer']:.3f} s: ratio {t['ratio']:.3f}")
     if out is not None:
         cmd = f"python -m gmmlit bench methods{' --quick' if quick else ''} --jobs {jobs} --out {out}"
-        print("wrote", write_methods_csv(rows, Path(out) / "methods.csv", cmd))
+        print("wrote", write_methods_csv(rows, Path(out) / "methods.csv", cmd, costs))
     return rows
