@@ -365,11 +365,14 @@ def methods_table(quick=False, jobs=1, methods=None, instances=None, seeds=None,
 
 def run_floor(result, instance_name, quick=False):
     """The floor a run is measured against: 0 for an exact instance, else the loss of
-    :func:`local_minimum` from the run's last point (never above the run's least loss);
+    :func:`local_minimum` from the run's last point (lowered to the run's least loss when
+    they differ by rounding only, a relative ``1e-9``).
+
     ``None`` when that point is not near a strict local minimum (a run thrown out of
     every basin: its Newton polish ends with a large gradient or a flat or negative
-    curvature). :func:`methods_table` measures such runs against the best floor found by
-    the other runs of the instance."""
+    curvature), or when the run had been lower than that minimum before (it passed
+    through a better basin and left it). :func:`methods_table` measures such runs
+    against the best floor found by the other runs of the instance."""
     instance = make_instance(instance_name)
     if instance.delta_pi == 0:
         return 0.0
@@ -377,9 +380,10 @@ def run_floor(result, instance_name, quick=False):
     local = local_minimum(objective, result.means)
     strict = (np.isfinite(local["loss"]) and local["min_eigenvalue"] > 0.0
               and local["grad_norm"] <= 1e-8 * max(1.0, abs(local["loss"])))
-    if not strict:
+    least = float(np.min(result.losses))
+    if not strict or least < local["loss"] * (1.0 - 1e-9):
         return None
-    return min(local["loss"], float(np.min(result.losses)))
+    return min(local["loss"], least)
 
 
 def _value(row, col):
