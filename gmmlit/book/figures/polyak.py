@@ -18,6 +18,8 @@ alternating method".
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..accuracy import rule_errors
@@ -26,6 +28,7 @@ from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
 from ...optim.presets import RAVINE_DEFAULTS
 from ...optim.methods import em, gradient_em, ravine_method
+from ...optim.peers import gdpolyak
 from ...core.quadrature import ProductRule
 from ...bench.parallel import map_trials
 from ...theory.quartic import angle_degrees, polyak_quartic_factor, quartic_polyak_step
@@ -63,8 +66,14 @@ FIGURE1_REFERENCE_RULE = ProductRule(0.35, 6.0, 6)
 #: Evaluations per method in Figure 1: book, full.
 FIGURE1_EVALS = (150, 300)
 
-#: Methods of Figure 1, in drawing order.
-FIGURE1_METHODS = ("ravine", "gradient_em", "em")
+#: Methods of Figure 1, in drawing order: the ravine method (defaults), the paper's
+#: scheme as GDPolyak runs it (:func:`gmmlit.optim.peers.gdpolyak`: :data:`FIGURE1_GD_STEPS`
+#: gradient steps of length ``1/lambda_max`` at the start, then one Polyak step with
+#: ``f* = 0``), gradient EM and EM.
+FIGURE1_METHODS = ("ravine", "gdpolyak", "gradient_em", "em")
+
+#: GDPolyak's ``K`` in Figure 1: the fastest of the methods benchmark's sweep on this instance.
+FIGURE1_GD_STEPS = 10
 
 
 # ---------------------------------------------------------------------------- the tube
@@ -265,7 +274,8 @@ def figure1_setting(seed=0):
 def _figure1_run(index, *, seed, max_evals):
     """Module-level worker: method ``FIGURE1_METHODS[index]`` on Figure 1's setting."""
     inst, objective = figure1_setting(seed)
-    method = dict(ravine=ravine_method, gradient_em=gradient_em, em=em)[FIGURE1_METHODS[index]]
+    method = dict(ravine=ravine_method, gradient_em=gradient_em, em=em,
+                  gdpolyak=partial(gdpolyak, gd_steps=FIGURE1_GD_STEPS))[FIGURE1_METHODS[index]]
     r = method(objective, inst.start(START_SCALE, seed), max_evals=max_evals, minimizer=inst.means_star)
     return dict(losses=np.array(r.losses), distances=np.array(r.distances),
                 polyak_evals=np.array(r.polyak_evals), polyak_accepted=np.array(r.polyak_accepted),
@@ -324,13 +334,16 @@ def plot_figure1(data):
     distance to ``theta*``, both on a log scale against the evaluation count, accepted
     Polyak trial points marked."""
     fig, (ax, bx) = new_figure(ncols=2, width=12.0, height=4.0)
-    styles = [("ravine", "ravine method (defaults)", "-"), ("gradient_em", "gradient EM", "-"), ("em", "EM", "-")]
+    styles = [("ravine", "ravine method (defaults)", "-", COLORS["ravine"]),
+              ("gdpolyak", rf"GDPolyak, $K={FIGURE1_GD_STEPS}$, $\eta=1/\lambda_{{\max}}$", "--", COLORS["polyak"]),
+              ("gradient_em", "gradient EM", "-", COLORS["gradient_em"]), ("em", "EM", "-", COLORS["em"])]
+    styles = [st for st in styles if st[0] in data]
     for key, values, axis, label in [("losses", "loss", ax, r"loss $L(\theta_k)$"),
                                      ("distances", "distance", bx, r"distance $|\theta_k-\theta^*|$")]:
-        for name, text, ls in styles:
+        for name, text, ls, color in styles:
             run = data[name]
             y = run[key]
-            axis.semilogy(np.arange(y.size), y, ls, color=COLORS[name], lw=1.4, label=text)
+            axis.semilogy(np.arange(y.size), y, ls, color=color, lw=1.4, label=text)
             if name == "ravine":
                 p = run["polyak_evals"][run["polyak_accepted"]]
                 axis.scatter(p, y[p], label="Polyak iterates", **POLYAK_MARKER)
