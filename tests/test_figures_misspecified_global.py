@@ -58,6 +58,13 @@ def test_figure5_is_deterministic():
     assert not np.array_equal(a["triangle"]["runs"]["em"]["losses"], c["triangle"]["runs"]["em"]["losses"])
 
 
+def test_figure6_records_its_trials(small_figure6):
+    from gmmlit.book.reproduce import figure_setting
+
+    assert small_figure6["n_trials"] == small_figure6["global_phase"]["delta_pi"].shape[0]
+    assert figure_setting("fig6", small_figure6)["trials"] == small_figure6["n_trials"]
+
+
 def test_figure6_is_deterministic(small_figure6):
     again = fig_mis.compute_figure6(seed=0, deltas=(0.02, 0.2), max_evals=40, n_trials=2, max_iters=12)
     assert_same_tree(small_figure6, again)

@@ -252,7 +252,7 @@ def plot_figure7(data):
         bars = np.concatenate([h[m - 1:top], [h[top:].sum()]])
         ax.bar(ks, bars, width=0.8, color=c)
         ax.axvline(m + 0.5, color=COLORS["teacher"], ls="--", lw=1.0)
-        ax.annotate("$> m$", xy=(m + 0.7, 0.92), xycoords=("data", "axes fraction"), fontsize=8)
+        ax.annotate("$> m$", xy=(m + 0.7, 1.0), xycoords=("data", "axes fraction"), fontsize=8, va="bottom")
         ax.set_xticks(ks[1::2] if ks.size > 8 else ks)
         labels = [str(k) if k < top else f"{top}+" for k in (ks[1::2] if ks.size > 8 else ks)]
         ax.set_xticklabels(labels)

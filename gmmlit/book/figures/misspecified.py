@@ -528,7 +528,8 @@ def compute_figure6(*, seed=0, full=False, jobs=1, progress=None, deltas=None, m
     if progress is not None:
         progress(total, total)
     return dict(deltas=floors["delta_pi"], floors=floors, fit=dict(exponent=p, prefactor=c), runs=runs,
-                global_phase=phase, max_evals=max_evals, seed=seed, em_move_at_theta_star=em_move)
+                global_phase=phase, max_evals=max_evals, seed=seed, em_move_at_theta_star=em_move,
+                n_trials=n_trials)
 
 
 def _delta_colors(n):

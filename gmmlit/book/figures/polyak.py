@@ -351,7 +351,7 @@ def plot_figure1(data):
         axis.set_ylabel(label)
     ax.set_title(f"(a) loss, $d={int(data['d'])}$, $m={int(data['m'])}$, $n={int(data['n'])}$")
     bx.set_title(r"(b) distance to $\theta^*$")
-    ax.legend(loc="lower left", fontsize=8)
+    bx.legend(loc="lower right", fontsize=8)  # the lower right of (b) is empty once the ravine run levels off
     return fig
 
 
