@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 def _positive_int(text):
@@ -31,6 +32,7 @@ def _seed(text):
 
 def build_parser():
     """The argument parser (exposed for tests and documentation)."""
+    from .bench.parallel import BACKENDS
     from .book.reproduce import FIGURES
 
     parser = argparse.ArgumentParser(
@@ -48,6 +50,9 @@ def build_parser():
     rep.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     rep.add_argument("--full", action="store_true", help="the paper's sizes instead of the book's reduced ones")
     rep.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers for sweeps (joblib; -1: all cores)")
+    rep.add_argument("--backend", choices=BACKENDS, default=None,
+                     help="joblib backend of the sweeps (default loky; dask: the cluster of DASK_SCHEDULER_ADDRESS "
+                          "or a local one)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     bench = sub.add_parser("bench", help="run the performance benchmarks and print their tables",
@@ -58,6 +63,7 @@ def build_parser():
                             "the test suite and the ledger, not part of 'all')")
     bench.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     bench.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (joblib)")
+    bench.add_argument("--backend", choices=BACKENDS, default=None, help="joblib backend of the runs (as for reproduce)")
     bench.add_argument("--out", default=None, help="also write the tables as CSV into this folder")
 
     check = sub.add_parser("check", help="run the claims ledger and print a table of claims and results",
@@ -76,18 +82,25 @@ def _cmd_reproduce(args):
     from .book.reproduce import FIGURES, reproduce
 
     names = list(FIGURES) if args.figure == "all" else [args.figure]
+    total = 0.0
     for name in names:
+        start = time.perf_counter()
         paths = reproduce(name, args.out, seed=args.seed, full=args.full, jobs=args.jobs,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, backend=args.backend)
+        seconds = time.perf_counter() - start
+        total += seconds
         for p in paths:
             print(p)
+        print(f"{name}: {seconds:.1f} s", flush=True)
+    if len(names) > 1:
+        print(f"all {len(names)} figures: {total:.1f} s")
     return 0
 
 
 def _cmd_bench(args):
     from .bench import kernel
 
-    return kernel.main(which=args.which, quick=args.quick, jobs=args.jobs, out=args.out)
+    return kernel.main(which=args.which, quick=args.quick, jobs=args.jobs, out=args.out, backend=args.backend)
 
 
 def _cmd_check(args):

@@ -59,6 +59,13 @@ def test_figure5_is_deterministic():
     assert not np.array_equal(a["triangle"]["runs"]["em"]["losses"], c["triangle"]["runs"]["em"]["losses"])
 
 
+def test_figure6_records_its_trials(small_figure6):
+    from gmmlit.book.reproduce import figure_setting
+
+    assert small_figure6["n_trials"] == small_figure6["global_phase"]["delta_pi"].shape[0]
+    assert figure_setting("fig6", small_figure6)["trials"] == small_figure6["n_trials"]
+
+
 def test_figure6_is_deterministic(small_figure6):
     again = fig_mis.compute_figure6(seed=0, deltas=(0.02, 0.2), max_evals=40, n_trials=2, max_iters=12)
     assert_same_tree(small_figure6, again)
@@ -214,7 +221,34 @@ def test_bad_inputs_are_rejected():
 
 def test_plots_have_labelled_axes(small_figure6, small_figure7):
     five = fig_mis.compute_figure5(seed=0, max_evals=20)
-    for fig in (fig_mis.plot_figure5(five), fig_mis.plot_figure6(small_figure6), fig_global.plot_figure7(small_figure7)):
+    for fig in (fig_mis.plot_figure5(five), fig_mis.plot_figure6(small_figure6)):
         for ax in fig.axes:
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
         plt.close(fig)
+    fig = fig_global.plot_figure7(small_figure7)
+    assert [ax.get_title() for ax in fig.axes] == ["$d=2$", "$d=5$", "$d=10$"]  # one histogram per dimension
+    assert all(ax.get_xlabel() for ax in fig.axes) and fig.axes[0].get_ylabel()
+    bars = [sum(p.get_height() for p in ax.patches) for ax in fig.axes]
+    assert bars == [small_figure7["n_trials"]] * 3  # every trial in one bar, counts above 13 pooled
+    plt.close(fig)
+    fig = fig_global.plot_pruning(small_figure7)
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_ylabel()
+    plt.close(fig)
+
+
+def test_figure5_runs_the_default_method_and_measures_its_rule():
+    five = fig_mis.compute_figure5(seed=0, max_evals=20)
+    for panel in ("triangle", "random"):
+        assert "ravine_default" in five[panel]["runs"]
+        assert five[panel]["runs"]["ravine_default"]["n_evals"] <= 20
+        err = five[panel]["rule_errors"]
+        assert err.shape == (2,) and np.all(err > 0) and np.all(err < 1e-5)
+
+
+def test_figure7_measures_its_rules(small_figure7):
+    for d in small_figure7["dims"]:
+        err = small_figure7[f"d{d}"]["rule_errors"]
+        assert err.shape == (2,) and np.all(err > 0) and np.all(np.isfinite(err))
+    # the trapezoid rule of d = 2 is far more accurate than 2^10 Sobol points in d = 5
+    assert np.all(small_figure7["d2"]["rule_errors"] < 0.1 * small_figure7["d5"]["rule_errors"])
+    assert list(small_figure7["d"]) == [2, 5, 10] and small_figure7["trials"] == 2

@@ -7,9 +7,12 @@ from gmmlit.bench.methods import (
     TOLERANCES,
     first_crossing,
     gap_threshold,
+    RunClock,
     headline,
+    hessian_cost,
     read_methods_csv,
     result_row,
+    time_ratios,
     write_methods_csv,
 )
 
@@ -77,15 +80,71 @@ def test_result_row_counts_and_times():
 
 def test_headline_compares_with_the_peer():
     rows = _rows()
-    h = {r["tol"]: r for r in headline(rows)}
-    assert h[1e-6]["best_evals"] == 2 and h[1e-6]["peer_evals"] == 2 and not h[1e-6]["holds"]  # a tie fails
-    assert h[1e-8]["holds"] and h[1e-8]["peer_evals"] == 11
-    assert h[1e-12]["holds"] and h[1e-12]["peer_evals"] is None
+    h = {r["tol"]: r for r in headline(rows, what="evals")}
+    assert h[1e-6]["best"] == 2 and h[1e-6]["peer"] == 2 and not h[1e-6]["holds"]  # a tie fails
+    assert h[1e-8]["holds"] and h[1e-8]["peer"] == 11 and h[1e-8]["ratio"] == pytest.approx(3 / 11)
+    assert h[1e-12]["holds"] and h[1e-12]["peer"] is None
     # the only gmmlit row is the default: its columns agree with the best ones
-    assert all(r["default_evals"] == r["best_evals"] and r["default_holds"] == r["holds"] for r in h.values())
+    assert all(r["default"] == r["best"] and r["default_holds"] == r["holds"] for r in h.values())
     # without a default row its count is missing and it never holds
     other = [dict(r, method="ravine_f0") if r["method"] == "ravine_default" else r for r in rows]
     assert not any(r["default_holds"] for r in headline(other)) and any(r["holds"] for r in headline(other))
+
+
+def test_headline_against_the_best_peer_in_seconds():
+    rows = _rows() + [result_row(_FakeResult([1.0, 1e-13], wall_time=0.1), "newton", "toy", 0)]
+    h = {r["tol"]: r for r in headline(rows, peer=None)}
+    assert all(r["peer_method"] == "newton" for r in h.values())
+    assert h[1e-12]["peer"] == pytest.approx(0.1) and h[1e-12]["default"] == pytest.approx(2.0)
+    assert not h[1e-12]["default_holds"] and h[1e-12]["ratio"] == pytest.approx(20.0)
+    ratios = {t["instance"]: t for t in time_ratios(rows)}
+    assert ratios["toy"]["best_peer"] == "newton" and ratios["toy"]["ratio"] == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="what"):
+        headline(rows, what="minutes")
+
+
+def test_run_clock_times_evaluations_and_places_hessians():
+    from gmmlit.core.instances import triangle_instance
+    from gmmlit.core.quadrature import TrapezoidRule
+
+    inst = triangle_instance(n=4)
+    obj = inst.objective(TrapezoidRule(0.5, 6.0))
+    clock = RunClock()
+    clock.attach(obj)
+    x = inst.start(0.3, 0)
+    obj.evaluate(x)
+    obj.hessian(x)
+    obj.evaluate(x)
+    assert len(clock.evals) == 2 and clock.evals[0] <= clock.evals[1]
+    assert clock.hessian_at == [1] and clock.hessians_before(1) == 0 and clock.hessians_before(2) == 1
+    assert clock.seconds_to(None) == "-" and clock.seconds_to(2) == pytest.approx(clock.evals[1], abs=1e-4)
+    # equivalents: evaluations plus the Hessians before the crossing at their price
+    res = _FakeResult([1.0, 1e-13])
+    row = result_row(res, "newton", "toy", 0, clock=clock, hessian_ratio=7.5)
+    assert row["evals_1e-12"] == 2 and row["equiv_1e-12"] == pytest.approx(9.5)
+    assert row["equiv_1e-06"] == pytest.approx(9.5)
+    cost = hessian_cost(inst.objective(TrapezoidRule(0.5, 6.0)), x, repeats=2)
+    assert cost["ratio"] == pytest.approx(cost["hessian_seconds"] / cost["eval_seconds"]) and cost["ratio"] > 0
+    with pytest.raises(ValueError, match="repeats"):
+        hessian_cost(obj, x, repeats=0)
+
+
+def test_peers_and_gdpolyak_sweep_are_in_the_benchmark():
+    from gmmlit.bench.methods import GDPOLYAK_K, METHODS, PEER_METHODS
+
+    assert "ravine_gem_K3" not in METHODS
+    assert {"newton", "lbfgs", "bfgs"} <= set(PEER_METHODS) and 100 in GDPOLYAK_K
+    assert all(f"gdpolyak_K{k}" in PEER_METHODS for k in GDPOLYAK_K)
+    assert METHODS["gdpolyak_K100"][1] == dict(gd_steps=100, step="inverse_lambda_max", f_star=0.0)
+
+
+def test_hessian_costs_round_trip(tmp_path):
+    from gmmlit.bench.methods import read_hessian_costs
+
+    costs = dict(toy=dict(ratio=12.345, eval_seconds=1.0, hessian_seconds=12.345), other=dict(ratio=3.0))
+    path = write_methods_csv(_rows(), tmp_path / "m.csv", command="x", costs=costs)
+    assert read_hessian_costs(path) == {"toy": 12.35, "other": 3.0}
+    assert read_hessian_costs(write_methods_csv(_rows(), tmp_path / "n.csv", command="x")) == {}
 
 
 def test_csv_round_trip(tmp_path):
@@ -127,8 +186,8 @@ def test_format_methods_table_prints_evaluations_or_seconds():
     from gmmlit.bench.methods import format_methods_table
 
     rows = _rows()
-    evals = format_methods_table(rows)
-    seconds = format_methods_table(rows, "seconds")
+    evals = format_methods_table(rows, "evals")
+    seconds = format_methods_table(rows)
     assert "evals_1e-06" in evals.splitlines()[0] and "seconds_1e-06" in seconds.splitlines()[0]
     assert "0.8" in seconds.splitlines()[1]  # 2 s * 2/5 evaluations to 1e-6
     with pytest.raises(ValueError, match="what"):

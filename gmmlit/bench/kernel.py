@@ -127,8 +127,9 @@ def read_kernel_csv(path):
     return rows, comments
 
 
-def main(which="all", quick=False, jobs=1, out=None):
-    """Run the benchmarks, print their tables, optionally write CSV files into ``out``.
+def main(which="all", quick=False, jobs=1, out=None, backend=None):
+    """Run the benchmarks, print their tables, optionally write CSV files into ``out``
+    (``backend``: where the sweeps' runs go, :func:`gmmlit.bench.parallel.map_trials`).
 
     ``which="mutations"`` runs the mutation run of :mod:`gmmlit.bench.mutations` instead
     (not part of ``"all"``); it returns 1 when a mutant survives.
@@ -154,7 +155,7 @@ def main(which="all", quick=False, jobs=1, out=None):
         except ImportError:
             print("methods benchmark: not available in this version")
         else:
-            methods_main(quick=quick, jobs=jobs, out=out)
+            methods_main(quick=quick, jobs=jobs, out=out, backend=backend)
     if which in ("starts", "all"):
         from .starts import starts_main
 

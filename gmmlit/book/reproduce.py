@@ -5,15 +5,16 @@ Each figure ``figN`` is produced by two functions in a module of ``gmmlit.book.f
 arrays and scalars) and ``plot_figureN(data) -> matplotlib.figure.Figure``. The book calls
 the same two functions with ``full=False`` (sizes that build in minutes); ``full=True``
 uses the paper's sizes where they differ. :func:`reproduce` writes the figure as PNG and
-PDF and its data as NPZ.
+PDF and its data as NPZ; the NPZ holds the figure's setting as scalars ``d``, ``m``, ``n``
+(and ``trials`` where there are trials; Figure 7's ``d`` is the array of its dimensions),
+see :data:`SETTINGS`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,24 +31,66 @@ FIGURES = {
 }
 
 
-class Progress:
-    """A minimal text progress bar on stderr: ``progress(done, total)``."""
+#: The setting of every figure, as stored in its NPZ (``d``, ``m``, ``n``; ``trials`` is
+#: read from the data's ``n_trials`` where the figure has trials). Values the compute
+#: function returns under these names take precedence.
+SETTINGS = {
+    "fig1": dict(d=5, m=3, n=20),
+    "fig2": dict(d=1, m=1, n=2),
+    "fig3": dict(d=1, m=1, n=2),
+    "fig4": dict(d=2, m=3, n=10),
+    "fig5": dict(d=2, m=3, n=10),
+    "fig6": dict(d=2, m=3, n=10),
+    "fig7": dict(d=(2, 5, 10), m=3, n=20),
+}
 
-    def __init__(self, label, stream=None, width=30):
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.start = time.perf_counter()
+
+class Progress:
+    """A ``tqdm`` progress bar driven as ``progress(done, total)`` (the protocol of the
+    compute functions); closed once ``done >= total``."""
+
+    def __init__(self, label, **tqdm_options):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc=label, total=1, unit="step", **tqdm_options)
 
     def __call__(self, done, total):
         total = max(int(total), 1)
-        frac = min(max(done / total, 0.0), 1.0)
-        bar = "#" * int(round(frac * self.width))
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {done}/{total} {elapsed:6.1f}s")
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = min(int(done), total)
+        self.bar.refresh()
         if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self.bar.close()
+
+
+def figure_setting(name, data):
+    """``d``, ``m``, ``n`` (and ``trials``) of figure ``name``: :data:`SETTINGS`, overridden
+    by the entries of the same names in ``data``, ``trials`` from ``data["n_trials"]``."""
+    setting = {k: np.asarray(v) for k, v in SETTINGS[name].items()}
+    for key in ("d", "m", "n", "trials"):
+        if key in data:
+            setting[key] = np.asarray(data[key])
+    if "trials" not in setting and "n_trials" in data:
+        setting["trials"] = np.asarray(int(data["n_trials"]))
+    return setting
+
+
+def backend_context(backend, jobs=1):
+    """A context in which :func:`gmmlit.bench.parallel.map_trials` calls with ``backend=None``
+    run on ``backend`` (``None``: joblib's default)."""
+    from ..bench.parallel import check_backend, dask_client
+
+    backend = check_backend(backend)
+    if backend is None:
+        return contextlib.nullcontext()
+    import joblib
+
+    stack = contextlib.ExitStack()
+    if backend == "dask":
+        stack.enter_context(dask_client(jobs))
+    stack.enter_context(joblib.parallel_config(backend=backend))
+    return stack
 
 
 def figure_functions(name):
@@ -69,10 +112,11 @@ def _flatten(data, prefix=""):
     return flat
 
 
-def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True):
+def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True, backend=None):
     """Compute and save one figure: ``out/name.png``, ``out/name.pdf``, ``out/name.npz``.
 
-    Returns the list of written paths.
+    ``backend`` (``"loky"``, ``"threading"``, ``"dask"`` or ``None``) is where the sweeps'
+    trials run (:func:`backend_context`). Returns the list of written paths.
     """
     import matplotlib
 
@@ -88,11 +132,12 @@ def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True):
         kwargs["jobs"] = jobs
     if "progress" in params and progress:
         kwargs["progress"] = Progress(name)
-    data = compute(**kwargs)
+    with backend_context(backend, jobs):
+        data = compute(**kwargs)
     fig = plot(data)
     paths = [out / f"{name}.png", out / f"{name}.pdf", out / f"{name}.npz"]
     fig.savefig(paths[0])
     fig.savefig(paths[1])
     plt.close(fig)
-    np.savez(paths[2], **_flatten(data))
+    np.savez(paths[2], **{**_flatten(data), **figure_setting(name, data)})
     return paths

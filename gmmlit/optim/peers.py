@@ -203,3 +203,188 @@ def bfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_m
         record_means=record_means, options={}, name="bfgs",
         extra_options=dict(gtol=0.0, maxiter=big, xrtol=0.0),
     )
+
+
+# ---------------------------------------------------------------------------- GDPolyak
+from ..core.validation import check_finite_float  # noqa: E402  (appended section; imports above are shared)
+
+#: Step choices of :func:`gdpolyak` besides a positive number.
+GD_STEP_RULES = ("inverse_lambda_max",)
+
+
+def inverse_lambda_max(objective, means):
+    """``1 / lambda_max``: the reciprocal of the largest eigenvalue of the exact Hessian at
+    ``means`` (one Hessian), the longest gradient step that is stable for the local
+    quadratic model. Raises ``ValueError`` if the Hessian is not finite or has no
+    positive eigenvalue."""
+    h = objective.hessian(means)
+    if not np.all(np.isfinite(h)):
+        raise ValueError("the Hessian at means0 is not finite: step='inverse_lambda_max' is undefined")
+    top = float(np.linalg.eigvalsh(h)[-1])
+    if not top > 0.0:
+        raise ValueError(f"the Hessian at means0 has no positive eigenvalue (largest {top:.3e})")
+    return 1.0 / top
+
+
+def gdpolyak_polyak_length(loss, grad, f_star):
+    """Length ``(L - f*) / |grad L|^2`` of GDPolyak's Polyak step along ``-grad L``, as in
+    the authors' code: no clipping at 0, no multiplier. ``None`` for a zero gradient."""
+    gg = float(np.sum(np.asarray(grad) ** 2))
+    if gg == 0.0:
+        return None
+    return (float(loss) - float(f_star)) / gg
+
+
+def _check_gd_step(step):
+    if isinstance(step, str):
+        return check_choice(step, GD_STEP_RULES, "step")
+    return check_positive_float(step, "step")
+
+
+def gdpolyak(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step="inverse_lambda_max",
+             gd_steps=100, epochs=None, f_star=0.0, record_means=False):
+    """GDPolyak {cite}`davis2025gradient` as its authors implement it (``damek/GDPolyak``).
+
+    An *epoch* is ``gd_steps`` plain gradient steps ``x <- x - step * grad L(x)`` followed
+    by one Polyak step ``x <- x - (L(x) - f*) / |grad L(x)|^2 * grad L(x)`` from the point
+    reached. Epochs repeat until ``epochs`` (or the budget, or ``tol``) is reached. There
+    is no line search, no safeguard and no acceptance test (one restart, so the Polyak
+    steps are not halved and ``f*`` is not updated). Every distinct point is evaluated
+    once, so an epoch costs ``gd_steps + 1`` evaluations.
+
+    Parameters
+    ----------
+    objective, means0, max_evals, tol, minimizer, record_means
+        As in :func:`gmmlit.optim.methods.gradient_em`.
+    step : float > 0 or "inverse_lambda_max"
+        The gradient step ``eta``. ``"inverse_lambda_max"``: ``1 / lambda_max`` of the
+        Hessian at ``means0`` (:func:`inverse_lambda_max`); that Hessian is counted in
+        ``extras["hessians"]``, not in ``max_evals``.
+    gd_steps : int >= 1
+        ``K``, gradient steps per epoch (the authors' notebook uses 100).
+    epochs : int >= 1 or None
+        Number of epochs; ``None``: until the budget or ``tol`` stops the run.
+    f_star : float
+        The target value of the Polyak steps (the authors pass the known optimum, 0 here).
+
+    Returns
+    -------
+    OptimizationResult
+        ``means`` is the last point with a finite loss; the Polyak steps are recorded
+        (``polyak_evals``: the evaluation at the point they lead to, all accepted).
+        ``extras``: ``hessians`` (0 or 1), ``step`` (``eta``), ``epochs`` (completed).
+        A non-finite loss or point stops the run (``NON_FINITE``), as NaN aborts the
+        authors' loop; a zero gradient ends it (``ZERO_GRADIENT``).
+    """
+    x = check_start(objective, means0)
+    rule = _check_gd_step(step)
+    k_steps = check_positive_int(gd_steps, "gd_steps")
+    n_epochs = None if epochs is None else check_positive_int(epochs, "epochs")
+    f_star = check_finite_float(f_star, "f_star")
+    hessians = 0
+    if isinstance(rule, str):
+        eta, hessians = inverse_lambda_max(objective, x), 1
+    else:
+        eta = rule
+    rec = Recorder(objective, method="gdpolyak", max_evals=max_evals, tol=tol, minimizer=minimizer,
+                   record_means=record_means,
+                   options=dict(step=step, gd_steps=k_steps, epochs=epochs, f_star=f_star))
+    rec.extras.update(hessians=hessians, step=eta)
+    ev, done = rec.evaluate(x), 0
+    while not rec.stopped:
+        for _ in range(k_steps):
+            x, ev = _gdpolyak_move(rec, x, ev, eta)
+            if rec.stopped:
+                break
+        if rec.stopped:
+            break
+        length = gdpolyak_polyak_length(ev.loss, ev.grad, f_star)
+        x, ev = _gdpolyak_move(rec, x, ev, length, polyak_base=rec.last_index)
+        done += 1
+        if n_epochs is not None and done >= n_epochs and not rec.stopped:
+            rec.stop(StopReason.BUDGET, f"{n_epochs} epochs done")
+    rec.extras["epochs"] = done
+    return rec.finish(x, ev.loss)
+
+
+def _gdpolyak_move(rec, x, ev, length, polyak_base=None):
+    """One step ``x - length * grad`` of :func:`gdpolyak`, evaluated; returns the new
+    ``(x, ev)``, or the old ones when the new point or its loss is not finite.
+    ``polyak_base`` (an evaluation index) marks the step as a Polyak step from there."""
+    new = x - length * ev.grad
+    if not np.all(np.isfinite(new)):
+        rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+        return x, ev
+    new_ev = rec.evaluate(new)
+    if polyak_base is not None:
+        rec.mark_polyak(rec.last_index, polyak_base, True, length)
+    if rec.stop_reason == StopReason.NON_FINITE:
+        return x, ev  # keep the last point with a finite loss
+    return new, new_ev
+
+
+# ---------------------------------------------------------------------------- Newton
+def newton(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_means=False):
+    """Newton's method with the exact Hessian in a trust region, through
+    ``scipy.optimize.minimize(method="trust-exact")`` with :meth:`PopulationKL.hessian`.
+
+    Every function evaluation scipy asks for is recorded, as in :func:`lbfgs`; scipy's
+    own gradient test is disabled (``gtol = 0``). Hessians are not evaluations: their
+    number is ``extras["hessians"]`` and does not count towards ``max_evals``; compare
+    runs in seconds, or charge each Hessian at its measured cost in evaluations
+    (:func:`gmmlit.bench.methods.hessian_cost`).
+
+    Parameters
+    ----------
+    objective, means0, max_evals, tol, minimizer, record_means
+        As in :func:`gmmlit.optim.methods.gradient_em`.
+
+    Returns
+    -------
+    OptimizationResult
+        ``means`` is the evaluated point of least loss; ``extras``: ``hessians``, scipy's
+        status, message and iteration count. A non-finite Hessian stops the run
+        (``NON_FINITE``).
+    """
+    x0 = check_start(objective, means0)
+    big = 10 * check_positive_int(max_evals, "max_evals") + 10
+    shape = x0.shape
+    rec = Recorder(objective, method="newton", max_evals=max_evals, tol=tol, minimizer=minimizer,
+                   record_means=record_means, options={})
+    best = {"loss": np.inf, "means": x0}
+    rec.extras["hessians"] = 0
+
+    def fun(flat):
+        means = flat.reshape(shape)
+        if not np.all(np.isfinite(means)):
+            rec.stop(StopReason.NON_FINITE, "scipy proposed a non-finite point")
+            raise _StopRun
+        ev = rec.evaluate(means)
+        if ev.loss < best["loss"]:
+            best["loss"], best["means"] = float(ev.loss), means.copy()
+        if rec.stopped:
+            raise _StopRun
+        return float(ev.loss), np.asarray(ev.grad, dtype=float).ravel()
+
+    def hess(flat):
+        rec.extras["hessians"] += 1
+        h = objective.hessian(flat.reshape(shape))
+        if not np.all(np.isfinite(h)):
+            rec.stop(StopReason.NON_FINITE, "non-finite Hessian")
+            raise _StopRun
+        return h
+
+    scipy_result = None
+    try:
+        scipy_result = minimize(fun, x0.ravel(), jac=True, hess=hess, method="trust-exact",
+                                options=dict(gtol=0.0, maxiter=big))
+    except _StopRun:
+        pass
+    except np.linalg.LinAlgError as err:
+        rec.stop(StopReason.REJECTED_STEPS, f"scipy trust-exact: {err}")
+    if not rec.stopped:
+        rec.stop(_scipy_stop_reason(scipy_result), f"scipy: {scipy_result.message}")
+    if scipy_result is not None:
+        rec.extras.update(scipy_status=int(scipy_result.status), scipy_message=str(scipy_result.message),
+                          scipy_nit=int(getattr(scipy_result, "nit", -1)))
+    return rec.finish(best["means"], best["loss"])

@@ -18,7 +18,8 @@ BEYOND_METHODS = {
     "nesterov": ("nesterov", "-"),
     "lbfgs": ("lbfgs", "-"),
     "bfgs": ("lbfgs", "--"),
-    "ravine_gem_K3": ("ravine", ":"),
+    "newton": ("nesterov", "--"),
+    "gdpolyak_K10": ("polyak", "-"),
     "ravine_default": ("ravine", "-"),
 }
 

@@ -34,11 +34,12 @@ from ...core.instances import (
 from ...optim.first_order import em, gradient_em
 from ...optim.ravine import ravine_method
 from ...core.mixture import Mixture
-from ...bench.parallel import trial_seeds
+from ...bench.parallel import map_trials, trial_seeds
 from ...core.quadrature import TrapezoidRule
 from ...optim.newton import local_floor
 from ...optim.presets import POLYAK_ALONE
 from ...optim.results import StopReason
+from ..accuracy import rule_errors
 from ...theory.landscape import fit_power_law
 from ..studies import START_SCALE, kl_of_cluster_weights, theory_floor
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
@@ -167,7 +168,8 @@ def evals_to(losses, level):
 #: The ravine-method runs of the chapter: name -> options on top of the defaults
 #: (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
 #: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
-#: after 5 consecutive rejections) instead of handing over to L-BFGS.
+#: after 5 consecutive rejections) instead of handing over to L-BFGS. Figure 5 adds the
+#: default method (:func:`method_runs`).
 RAVINE_VARIANTS = {
     "ravine_f0": dict(POLYAK_ALONE, f_star=0.0),
     "ravine_f0_off": dict(POLYAK_ALONE, f_star=0.0, safeguard="off"),
@@ -184,13 +186,17 @@ def ravine_variant(objective, means0, variant, l_star, max_evals, record_means=F
 
 
 def method_runs(objective, means0, l_star, max_evals):
-    """Gradient EM, EM and every ravine variant of :data:`RAVINE_VARIANTS` from one start.
+    """Gradient EM, EM, the default ravine method and every ravine variant of
+    :data:`RAVINE_VARIANTS` from one start.
 
-    Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em`` and the variant names.
+    Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em``,
+    ``ravine_default`` (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`: estimated target,
+    hand-over to L-BFGS on a plateau) and the variant names.
     """
     runs = dict(
         gradient_em=run_record(gradient_em(objective, means0, max_evals=max_evals)),
         em=run_record(em(objective, means0, max_evals=max_evals)),
+        ravine_default=run_record(ravine_method(objective, means0, max_evals=max_evals)),
     )
     for variant in RAVINE_VARIANTS:
         runs[variant] = run_record(ravine_variant(objective, means0, variant, l_star, max_evals))
@@ -231,32 +237,46 @@ def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
     ``"random"`` (:func:`general_misspecified_instance`), both with
     ``Delta_pi =`` :data:`FIGURE5_DELTA`, start ``theta_ref + 0.3 N(0, I)`` seeded by
     ``seed``. Each panel holds the floor (:func:`floor_summary`) and the runs
-    (:func:`method_runs`). ``jobs`` is unused (two panels, run serially);
-    ``max_evals`` overrides :data:`FIGURE5_EVALS` (for tests).
+    (:func:`method_runs`) and ``rule_errors``: the relative errors ``(loss, grad)`` of
+    :data:`FLOOR_RULE` at the start against ``TrapezoidRule(0.1, 10)``, the default rule in
+    ``d = 2``. ``jobs``: workers of :func:`gmmlit.bench.parallel.map_trials` (one panel
+    per task); ``max_evals`` overrides :data:`FIGURE5_EVALS` (for tests).
     """
     if max_evals is None:
         max_evals = FIGURE5_EVALS[1] if full else FIGURE5_EVALS[0]
     max_evals = check_positive_int(max_evals, "max_evals")
-    builders = dict(triangle=misspecified_instance, random=general_misspecified_instance)
     data = dict(delta_pi=FIGURE5_DELTA, max_evals=max_evals, seed=seed)
-    for k, (name, build) in enumerate(builders.items()):
-        if progress is not None:
-            progress(k, len(builders))
-        inst = build(FIGURE5_DELTA)
-        obj = inst.objective(FLOOR_RULE)
-        x0 = inst.start(START_SCALE, seed)
-        floor = floor_summary(inst, obj, x0)
-        data[name] = dict(floor=floor, runs=method_runs(obj, x0, floor["L_star"], max_evals),
-                          teacher_means=inst.teacher.means.copy(), teacher_weights=inst.teacher.weights.copy())
     if progress is not None:
-        progress(len(builders), len(builders))
+        progress(0, len(FIGURE5_PANELS))
+    panels = map_trials(_figure5_panel, range(len(FIGURE5_PANELS)), jobs=jobs, seed=seed, max_evals=max_evals)
+    data.update(zip(FIGURE5_PANELS, panels))
+    if progress is not None:
+        progress(len(FIGURE5_PANELS), len(FIGURE5_PANELS))
     return data
+
+
+#: The panels of Figure 5, in order.
+FIGURE5_PANELS = ("triangle", "random")
+
+
+def _figure5_panel(index, *, seed, max_evals):
+    """Module-level worker of :func:`compute_figure5`: the panel ``FIGURE5_PANELS[index]``."""
+    build = dict(triangle=misspecified_instance, random=general_misspecified_instance)[FIGURE5_PANELS[index]]
+    inst = build(FIGURE5_DELTA)
+    obj = inst.objective(FLOOR_RULE)
+    x0 = inst.start(START_SCALE, seed)
+    floor = floor_summary(inst, obj, x0)
+    reference = inst.objective(TrapezoidRule(0.1, 10.0)).loss_and_grad(x0)
+    return dict(floor=floor, runs=method_runs(obj, x0, floor["L_star"], max_evals),
+                rule_errors=np.array(rule_errors(obj, x0, reference)),
+                teacher_means=inst.teacher.means.copy(), teacher_weights=inst.teacher.weights.copy())
 
 
 _METHOD_STYLE = dict(
     gradient_em=dict(color=COLORS["gradient_em"], ls="-", label="gradient EM"),
     em=dict(color=COLORS["em"], ls="-", label="EM"),
-    ravine_f0=dict(color=COLORS["ravine"], ls=":", label=r"ravine, $f^*=0$ (defaults)"),
+    ravine_default=dict(color=COLORS["student"], ls="-", label="ravine method (defaults)"),
+    ravine_f0=dict(color=COLORS["ravine"], ls=":", label=r"ravine, $f^*=0$, Polyak alone"),
     ravine_f0_off=dict(color=COLORS["ravine"], ls="--", label=r"ravine, $f^*=0$, no safeguard"),
     ravine_fstar_off=dict(color=COLORS["ravine"], ls="-", label=r"ravine, $f^*=L^*$, no safeguard"),
 )
@@ -358,6 +378,38 @@ def _best_point_delta_pi(instance, result):
     return current_delta_pi(instance.teacher, instance.weights, result.means_history[best])
 
 
+def _figure6_delta(index, *, deltas, seed, max_evals):
+    """Module-level worker of :func:`compute_figure6`: the floor and the ravine runs for
+    ``deltas[index]`` (for ``Delta_pi = 0`` the EM move at ``theta*`` and the two
+    ``f* = 0`` runs). Returns ``dict(runs, table, em_move)``."""
+    delta = deltas[index]
+    inst = misspecified_instance(delta)
+    obj = inst.objective(FLOOR_RULE)
+    x0 = inst.start(START_SCALE, seed)
+    if delta == 0.0:
+        em_move = float(np.linalg.norm(obj.evaluate(inst.means_star).em_means() - inst.means_star))
+        runs = {v: run_record(ravine_variant(obj, x0, v, 0.0, max_evals)) for v in ("ravine_f0", "ravine_f0_off")}
+        return dict(runs=runs, table={}, em_move=em_move)
+    fl = floor_summary(inst, obj, x0)
+    table = {key: fl[key] for key in ("L_star", "kl_weights", "chi2_half", "reference_loss", "grad_norm",
+                                      "min_eigenvalue")}
+    table.update(max_tangent_eigenvalue=float(fl["tangent_eigenvalues"][-1]),
+                 min_normal_eigenvalue=float(fl["normal_eigenvalues"][0]),
+                 dispersion=intra_cluster_dispersion(inst.teacher, inst.weights, fl["means"], inst.assignment))
+    runs = {}
+    for v in RAVINE_VARIANTS:
+        result = ravine_variant(obj, x0, v, fl["L_star"], max_evals, record_means=True)
+        rec = run_record(result)
+        runs[v] = rec
+        table[f"{v}_min"] = float(running_minimum(rec["losses"])[-1])
+        table[f"{v}_final"] = rec["final_loss"]
+        table[f"{v}_stop_code"] = rec["stop_code"]
+        table[f"{v}_evals"] = rec["n_evals"]
+        table[f"{v}_best_delta_pi"] = _best_point_delta_pi(inst, result)
+        table[f"{v}_evals_to_target"] = evals_to(rec["losses"], fl["L_star"] * (1 + FSTAR_TARGET))
+    return dict(runs=runs, table=table, em_move=np.nan)
+
+
 def compute_figure6(*, seed=0, full=False, jobs=1, progress=None, deltas=None, max_evals=None, n_trials=None,
                     max_iters=None):
     """Numbers of Figure 6 and of the floor table.
@@ -367,7 +419,8 @@ def compute_figure6(*, seed=0, full=False, jobs=1, progress=None, deltas=None, m
     the floor (:func:`floor_summary`, for ``Delta_pi > 0``) and the runs of the ravine
     variants :data:`RAVINE_VARIANTS` (the ``f* = L*`` variant only for ``Delta_pi > 0``).
     Then the fit ``L* ~ c Delta_pi^p`` and the global phase trajectories of panel (b).
-    ``jobs`` is unused. ``deltas``, ``max_evals``, ``n_trials`` and ``max_iters`` override
+    ``jobs``: workers of :func:`gmmlit.bench.parallel.map_trials` (one ``Delta_pi`` per
+    task; the numbers do not depend on it). ``deltas``, ``max_evals``, ``n_trials`` and ``max_iters`` override
     the sizes (:data:`BOOK_DELTAS`, :data:`FIGURE6_EVALS`, :data:`GLOBAL_TRIALS`,
     :data:`GLOBAL_ITERS`; for tests).
 
@@ -398,33 +451,19 @@ def compute_figure6(*, seed=0, full=False, jobs=1, progress=None, deltas=None, m
             table[f"{v}_{field}"] = []
     runs = {v: {} for v in RAVINE_VARIANTS}
     em_move = np.nan
-    for k, delta in enumerate((0.0, *deltas)):
-        if progress is not None:
-            progress(k, total)
-        inst = misspecified_instance(delta)
-        obj = inst.objective(FLOOR_RULE)
-        x0 = inst.start(START_SCALE, seed)
+    if progress is not None:
+        progress(0, total)
+    settings = (0.0, *deltas)
+    parts = map_trials(_figure6_delta, range(len(settings)), jobs=jobs, deltas=settings, seed=seed,
+                       max_evals=max_evals)
+    for delta, part in zip(settings, parts):
+        for v, rec in part["runs"].items():
+            runs[v]["0" if delta == 0.0 else f"{delta:g}"] = rec
         if delta == 0.0:
-            em_move = float(np.linalg.norm(obj.evaluate(inst.means_star).em_means() - inst.means_star))
-            for v in ("ravine_f0", "ravine_f0_off"):
-                runs[v]["0"] = run_record(ravine_variant(obj, x0, v, 0.0, max_evals))
+            em_move = part["em_move"]
             continue
-        fl = floor_summary(inst, obj, x0)
-        for key in keys:
-            table[key].append(fl[key])
-        table["max_tangent_eigenvalue"].append(float(fl["tangent_eigenvalues"][-1]))
-        table["min_normal_eigenvalue"].append(float(fl["normal_eigenvalues"][0]))
-        table["dispersion"].append(intra_cluster_dispersion(inst.teacher, inst.weights, fl["means"], inst.assignment))
-        for v in RAVINE_VARIANTS:
-            result = ravine_variant(obj, x0, v, fl["L_star"], max_evals, record_means=True)
-            rec = run_record(result)
-            runs[v][f"{delta:g}"] = rec
-            table[f"{v}_min"].append(float(running_minimum(rec["losses"])[-1]))
-            table[f"{v}_final"].append(rec["final_loss"])
-            table[f"{v}_stop_code"].append(rec["stop_code"])
-            table[f"{v}_evals"].append(rec["n_evals"])
-            table[f"{v}_best_delta_pi"].append(_best_point_delta_pi(inst, result))
-            table[f"{v}_evals_to_target"].append(evals_to(rec["losses"], fl["L_star"] * (1 + FSTAR_TARGET)))
+        for key, value in part["table"].items():
+            table[key].append(value)
     floors = {k: np.array(v) for k, v in table.items()}
     floors["delta_pi"] = np.array(deltas, dtype=float)
     p, c = fit_power_law(floors["delta_pi"], floors["L_star"])
@@ -437,7 +476,8 @@ def compute_figure6(*, seed=0, full=False, jobs=1, progress=None, deltas=None, m
     if progress is not None:
         progress(total, total)
     return dict(deltas=floors["delta_pi"], floors=floors, fit=dict(exponent=p, prefactor=c), runs=runs,
-                global_phase=phase, max_evals=max_evals, seed=seed, em_move_at_theta_star=em_move)
+                global_phase=phase, max_evals=max_evals, seed=seed, em_move_at_theta_star=em_move,
+                n_trials=n_trials)
 
 
 def _delta_colors(n):

@@ -7,8 +7,8 @@ alternating method".
   Polyak trial points leaving the tube and the short steps returning.
 * Figure 1 (``compute_figure1`` / ``plot_figure1``): loss and distance to ``theta*``
   against the evaluation count for the ravine method, gradient EM and EM on the setting
-  of the paper's Figure 1 (``m = 3``, ``n = 20``; ``d = 2`` in the book, ``d = 5`` with
-  ``full=True``).
+  of the paper's Figure 1 (``d = 5``, ``m = 3``, ``n = 20``), with the default rule and
+  its accuracy measured against a finer one.
 * The Polyak step on the quartic model of the ravine (:mod:`gmmlit.theory.quartic`): factors at
   random directions and along iterated steps with a step multiplier, and the multipliers
   of the induced map on directions.
@@ -17,6 +17,8 @@ alternating method".
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
@@ -27,8 +29,10 @@ from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parame
 from ...optim.presets import RAVINE_DEFAULTS
 from ...optim.first_order import em, gradient_em
 from ...optim.ravine import ravine_method
-from ...core.quadrature import ProductRule, TrapezoidRule
+from ...core.quadrature import ProductRule
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
+from ...optim.peers import gdpolyak
+from ...bench.parallel import map_trials
 from .style import COLORS, POLYAK_MARKER, new_figure
 from ...core.instances import START_SCALE
 
@@ -50,22 +54,23 @@ FIGURE3_OPTIONS = dict(short="em", short_steps="adaptive", adaptive_ratio=0.5, m
 #: the radius of curvature of the ravine and the band would fold over.
 TUBE_DRAWN_UP_TO = 0.85
 
-#: Rule of Figure 1 in the book (``d = 2``): trapezoid, step 0.15, radius 8.
-FIGURE1_BOOK_RULE = TrapezoidRule(0.15, 8.0)
-
-#: Rule of Figure 1 at full size (``d = 5``): a product rule with trapezoid step 0.2 on the
-#: radius-7 disc of the teacher plane and 4 Gauss-Hermite nodes in each of the 3 directions
-#: across it (738 240 nodes). The default rule there, ``ProductRule(0.5, 6, 4)``, moves
-#: ``theta*`` by 2.8e-5 under one EM step, which stops the EM-based ravine method near
-#: ``L = 7e-10`` (distance 0.05); this one moves it by 6e-9 (the step 0.2 sets it; radius 6
-#: would add 1e-7 from the truncated tails), at about 9 times the cost per evaluation.
-#: Measured once (seed 0, 300 evaluations per method, 22 minutes on a loaded 2-core
-#: machine): the ravine method reaches ``L <= 1e-12`` at evaluation 30 and then stays at
-#: its EM floor, ``L ~ 1e-14`` at distance 3e-3; gradient EM ends at 5e-4, EM at 2.6e-6.
-FIGURE1_FULL_RULE = ProductRule(0.2, 7.0, 4)
+#: Reference rule of Figure 1 (``d = 5``): trapezoid step 0.35 on the radius-6 disc of the
+#: teacher plane times 6 Gauss-Hermite nodes in each of the 3 directions across it
+#: (604 584 nodes, 7 times the default ``ProductRule(0.5, 6, 4)``). The figure runs the
+#: default rule; this one measures its accuracy at build time (:func:`figure1_rule_accuracy`).
+FIGURE1_REFERENCE_RULE = ProductRule(0.35, 6.0, 6)
 
 #: Evaluations per method in Figure 1: book, full.
 FIGURE1_EVALS = (150, 300)
+
+#: Methods of Figure 1, in drawing order: the ravine method (defaults), the paper's
+#: scheme as GDPolyak runs it (:func:`gmmlit.optim.peers.gdpolyak`: :data:`FIGURE1_GD_STEPS`
+#: gradient steps of length ``1/lambda_max`` at the start, then one Polyak step with
+#: ``f* = 0``), gradient EM and EM.
+FIGURE1_METHODS = ("ravine", "gdpolyak", "gradient_em", "em")
+
+#: GDPolyak's ``K`` in Figure 1: the fastest of the methods benchmark's sweep on this instance.
+FIGURE1_GD_STEPS = 10
 
 
 # ---------------------------------------------------------------------------- the tube
@@ -256,47 +261,68 @@ def em_step_at_minimizer(objective, means_star):
     return float(np.linalg.norm(objective.evaluate(star).em_means() - star))
 
 
-def figure1_setting(full=False, seed=0):
-    """``(instance, objective)`` of Figure 1: ``m = 3``, ``n = 20``, ``Delta_pi = 0``;
-    ``d = 2`` with :data:`FIGURE1_BOOK_RULE` (book), ``d = 5`` with
-    :data:`FIGURE1_FULL_RULE` (``full=True``, the paper's size)."""
-    inst = figure1_instance(seed=seed, dim=5 if full else 2)
-    return inst, inst.objective(FIGURE1_FULL_RULE if full else FIGURE1_BOOK_RULE)
+def figure1_setting(seed=0):
+    """``(instance, objective)`` of Figure 1: :func:`gmmlit.core.instances.figure1_instance`
+    (``d = 5``, ``m = 3``, ``n = 20``, ``Delta_pi = 0``) with the default rule."""
+    inst = figure1_instance(seed=seed)
+    return inst, inst.objective()
 
 
-def figure1_runs(instance, objective, means0, max_evals, progress=None):
-    """The ravine method (defaults), gradient EM and EM from ``means0``.
+def _figure1_run(index, *, seed, max_evals):
+    """Module-level worker: method ``FIGURE1_METHODS[index]`` on Figure 1's setting."""
+    inst, objective = figure1_setting(seed)
+    method = dict(ravine=ravine_method, gradient_em=gradient_em, em=em,
+                  gdpolyak=partial(gdpolyak, gd_steps=FIGURE1_GD_STEPS))[FIGURE1_METHODS[index]]
+    r = method(objective, inst.start(START_SCALE, seed), max_evals=max_evals, minimizer=inst.means_star)
+    return dict(losses=np.array(r.losses), distances=np.array(r.distances),
+                polyak_evals=np.array(r.polyak_evals), polyak_accepted=np.array(r.polyak_accepted),
+                wall_time=float(r.wall_time))
 
-    Returns a dict ``{name: {losses, distances, polyak_evals, polyak_accepted}}`` with
-    names ``ravine``, ``gradient_em``, ``em``.
+
+def figure1_runs(seed, max_evals, *, jobs=1, progress=None):
+    """The ravine method (defaults), gradient EM and EM from the start of Figure 1
+    (through :func:`gmmlit.bench.parallel.map_trials`, one method per task).
+
+    Returns a dict ``{name: {losses, distances, polyak_evals, polyak_accepted, wall_time}}``
+    with the names of :data:`FIGURE1_METHODS`.
     """
-    out = {}
-    methods = [("ravine", ravine_method), ("gradient_em", gradient_em), ("em", em)]
-    for k, (name, method) in enumerate(methods):
-        if progress is not None:
-            progress(k, len(methods))
-        r = method(objective, means0, max_evals=max_evals, minimizer=instance.means_star)
-        out[name] = dict(losses=np.array(r.losses), distances=np.array(r.distances),
-                         polyak_evals=np.array(r.polyak_evals), polyak_accepted=np.array(r.polyak_accepted))
+    max_evals = check_positive_int(max_evals, "max_evals")
     if progress is not None:
-        progress(len(methods), len(methods))
-    return out
+        progress(0, len(FIGURE1_METHODS))
+    runs = map_trials(_figure1_run, range(len(FIGURE1_METHODS)), jobs=jobs, seed=seed, max_evals=max_evals)
+    if progress is not None:
+        progress(len(FIGURE1_METHODS), len(FIGURE1_METHODS))
+    return dict(zip(FIGURE1_METHODS, runs))
 
 
-def compute_figure1(*, seed=0, full=False, jobs=1, progress=None):
+def figure1_rule_accuracy(instance, objective, reference_rule=FIGURE1_REFERENCE_RULE, seed=0):
+    """Relative errors ``(loss, grad)`` of ``objective`` against ``reference_rule`` at the
+    start ``theta* + 0.3 N(0, I)`` and at a point ``1e-2`` from ``theta*``: array ``(2, 2)``."""
+    reference = instance.objective(reference_rule)
+    points = [instance.start(START_SCALE, seed), instance.start(0.01, seed + 1)]
+    return rule_accuracy(objective, reference, points)
+
+
+def compute_figure1(*, seed=0, full=False, jobs=1, progress=None, max_evals=None):
     """Numbers of Figure 1: loss and distance to ``theta*`` against evaluations.
 
     The teacher and weights are :func:`gmmlit.core.instances.figure1_instance` with ``seed``
-    (``d = 2`` in the book, ``d = 5`` with ``full=True``), the start
-    ``theta* + 0.3 N(0, I)`` with the same seed. Besides the runs the dictionary holds
-    ``em_displacement`` (:func:`em_step_at_minimizer` for the rule used) and ``dim``.
+    (``d = 5``, ``m = 3``, ``n = 20``), the start ``theta* + 0.3 N(0, I)`` with the same
+    seed, the default rule; :data:`FIGURE1_EVALS` evaluations per method (``full``: the
+    second), or ``max_evals``. Besides the runs the dictionary holds ``rule_errors``
+    (:func:`figure1_rule_accuracy`, rows: start, near ``theta*``; columns: loss, gradient),
+    ``rule_nodes``, ``reference_nodes``, ``em_displacement`` (:func:`em_step_at_minimizer`)
+    and the setting ``d``, ``m``, ``n``.
     """
     check_positive_int(seed, "seed", minimum=0)
-    inst, objective = figure1_setting(full, seed)
-    data = figure1_runs(inst, objective, inst.start(START_SCALE, seed), FIGURE1_EVALS[1 if full else 0], progress)
+    evals = FIGURE1_EVALS[1 if full else 0] if max_evals is None else max_evals
+    inst, objective = figure1_setting(seed)
+    data = figure1_runs(seed, evals, jobs=jobs, progress=progress)
+    data["rule_errors"] = figure1_rule_accuracy(inst, objective, seed=seed)
+    data["rule_nodes"] = int(objective.n_nodes)
+    data["reference_nodes"] = int(inst.objective(FIGURE1_REFERENCE_RULE).n_nodes)
     data["em_displacement"] = em_step_at_minimizer(objective, inst.means_star)
-    data["dim"] = inst.d
-    data["multiplier"] = float(RAVINE_DEFAULTS["multiplier"])
+    data.update(d=inst.d, m=inst.m, n=inst.n, dim=inst.d, multiplier=float(RAVINE_DEFAULTS["multiplier"]))
     return data
 
 
@@ -305,21 +331,24 @@ def plot_figure1(data):
     distance to ``theta*``, both on a log scale against the evaluation count, accepted
     Polyak trial points marked."""
     fig, (ax, bx) = new_figure(ncols=2, width=12.0, height=4.0)
-    styles = [("ravine", "ravine method (defaults)", "-"), ("gradient_em", "gradient EM", "-"), ("em", "EM", "-")]
+    styles = [("ravine", "ravine method (defaults)", "-", COLORS["ravine"]),
+              ("gdpolyak", rf"GDPolyak, $K={FIGURE1_GD_STEPS}$, $\eta=1/\lambda_{{\max}}$", "--", COLORS["polyak"]),
+              ("gradient_em", "gradient EM", "-", COLORS["gradient_em"]), ("em", "EM", "-", COLORS["em"])]
+    styles = [st for st in styles if st[0] in data]
     for key, values, axis, label in [("losses", "loss", ax, r"loss $L(\theta_k)$"),
                                      ("distances", "distance", bx, r"distance $|\theta_k-\theta^*|$")]:
-        for name, text, ls in styles:
+        for name, text, ls, color in styles:
             run = data[name]
             y = run[key]
-            axis.semilogy(np.arange(y.size), y, ls, color=COLORS[name], lw=1.4, label=text)
+            axis.semilogy(np.arange(y.size), y, ls, color=color, lw=1.4, label=text)
             if name == "ravine":
                 p = run["polyak_evals"][run["polyak_accepted"]]
                 axis.scatter(p, y[p], label="Polyak iterates", **POLYAK_MARKER)
         axis.set_xlabel("evaluation $k$")
         axis.set_ylabel(label)
-    ax.set_title(f"(a) loss, $d={data['dim']}$, $m=3$, $n=20$")
+    ax.set_title(f"(a) loss, $d={int(data['d'])}$, $m={int(data['m'])}$, $n={int(data['n'])}$")
     bx.set_title(r"(b) distance to $\theta^*$")
-    ax.legend(loc="lower left", fontsize=8)
+    bx.legend(loc="lower right", fontsize=8)  # the lower right of (b) is empty once the ravine run levels off
     return fig
 
 
