@@ -40,7 +40,7 @@ def test_plant_changes_the_copy_only(tmp_path):
 
 
 def test_kill_rate_and_the_stored_table():
-    from gmmlit.bench.kernel import read_commented_csv
+    from gmmlit.bench.tables import read_commented_csv
 
     rows, notes = read_commented_csv(ROOT / "benchmarks" / "results" / "mutations.csv")
     assert [r["mutant"] for r in rows] == [m.name for m in M.MUTANTS]

@@ -57,6 +57,7 @@ import numpy as np
 from .tables import read_commented_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.newton import local_minimum
+from ..optim.results import first_crossing
 from ..optim.presets import RAVINE_DEFAULTS
 from ..optim.first_order import em, gradient_em
 from ..optim.ravine import ravine_method
@@ -121,25 +122,6 @@ SEEDS = {False: (0, 1, 2), True: (0,)}
 
 
 # ---------------------------------------------------------------------------- helpers
-def first_crossing(losses, level, floor=0.0):
-    """Evaluations until the first ``loss - floor <= level`` (1-based count), ``None`` if never.
-
-    Parameters
-    ----------
-    losses : array_like (k,)
-        Loss of every evaluation, in order.
-    level : float >= 0
-    floor : float
-        ``L*``, subtracted from every loss (0 when the weights group exactly).
-    """
-    level = check_positive_float(level, "level", allow_zero=True)
-    losses = np.asarray(losses, dtype=float)
-    if losses.ndim != 1:
-        raise ValueError(f"losses must be one-dimensional, got shape {losses.shape}")
-    hit = np.flatnonzero(losses - float(floor) <= level)
-    return int(hit[0]) + 1 if hit.size else None
-
-
 def gap_threshold(tol, floor):
     """Largest excess loss ``L - floor`` counted as reaching ``tol``: ``tol * floor``
     (relative) when the floor is positive, ``tol`` (absolute) when it is 0."""

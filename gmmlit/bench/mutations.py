@@ -208,7 +208,7 @@ def kill_rate(rows):
 
 def mutations_main(quick=False, out=None, root="."):
     """Run the mutants (the first four with ``quick``), print the table, write ``mutations.csv`` into ``out``."""
-    from .kernel import format_rows, write_csv
+    from .tables import format_rows, write_csv
 
     mutants = MUTANTS[:4] if quick else MUTANTS
     start = time.perf_counter()

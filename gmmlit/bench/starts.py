@@ -34,7 +34,7 @@ from ..optim.global_phase import global_phase
 from ..optim.peers import lbfgs
 from ..optim.ravine import ravine_method
 from ..optim.results import StopReason
-from .kernel import read_commented_csv, write_csv
+from .tables import read_commented_csv, write_csv
 from ..core.quadrature import ProductRule, TrapezoidRule
 from .methods import TOLERANCES, first_crossing
 from .parallel import map_trials, trial_seeds

@@ -138,10 +138,9 @@ class OptimizationResult:
         return int(np.sum(self.polyak_accepted))
 
     def evals_to(self, level):
-        """Number of evaluations until the first loss ``<= level`` (``None`` if never)."""
-        level = check_positive_float(level, "level", allow_zero=True)
-        hit = np.flatnonzero(self.losses <= level)
-        return int(hit[0]) + 1 if hit.size else None
+        """Number of evaluations until the first loss ``<= level`` (``None`` if never):
+        :func:`first_crossing` of the recorded losses."""
+        return first_crossing(self.losses, level)
 
     def best_loss_after(self, n_evals):
         """The smallest loss among the first ``n_evals`` evaluations."""
@@ -154,6 +153,28 @@ class OptimizationResult:
             f"polyak={self.polyak_evals.shape[0]} ({self.n_polyak_accepted} accepted), "
             f"stop_reason={self.stop_reason.value!r}, wall_time={self.wall_time:.2f}s)"
         )
+
+
+def first_crossing(losses, level, floor=0.0):
+    """Evaluations until the first ``loss - floor <= level`` (1-based count), ``None`` if never.
+
+    The one definition of "evaluations to a level" of the package
+    (:meth:`OptimizationResult.evals_to`, the benchmarks and the figures use it).
+
+    Parameters
+    ----------
+    losses : array_like (k,)
+        Loss of every evaluation, in order.
+    level : float >= 0
+    floor : float
+        ``L*``, subtracted from every loss (0 when the weights group exactly).
+    """
+    level = check_positive_float(level, "level", allow_zero=True)
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 1:
+        raise ValueError(f"losses must be one-dimensional, got shape {losses.shape}")
+    hit = np.flatnonzero(losses - float(floor) <= level)
+    return int(hit[0]) + 1 if hit.size else None
 
 
 def check_objective(objective, name="objective"):

@@ -38,7 +38,7 @@ from ...bench.parallel import map_trials, trial_seeds
 from ...core.quadrature import TrapezoidRule
 from ...optim.newton import local_floor
 from ...optim.presets import POLYAK_ALONE
-from ...optim.results import StopReason
+from ...optim.results import StopReason, first_crossing
 from ..accuracy import rule_errors
 from ...theory.landscape import fit_power_law
 from ..studies import START_SCALE, kl_of_cluster_weights, theory_floor
@@ -159,10 +159,10 @@ def stop_reason_of(record):
 
 
 def evals_to(losses, level):
-    """Evaluations until the first loss ``<= level`` (``-1`` if never): an integer, for arrays."""
-    x = _as_float_array(losses, "losses")
-    hit = np.flatnonzero(x <= level)
-    return int(hit[0]) + 1 if hit.size else -1
+    """:func:`gmmlit.optim.results.first_crossing` as an integer for the figure's arrays
+    (``-1`` if never)."""
+    k = first_crossing(_as_float_array(losses, "losses"), level)
+    return -1 if k is None else k
 
 
 #: The ravine-method runs of the chapter: name -> options on top of the defaults
