@@ -137,7 +137,7 @@ def benchmark_rule(instance, quick):
     return TrapezoidRule(0.2, 8.0) if instance.d <= 2 else ProductRule(0.5, 5, 3)
 
 
-def make_instance(name):
+def benchmark_instance(name):
     """The benchmark instance called ``name`` (a key of :data:`INSTANCES`)."""
     if name not in INSTANCES:
         raise ValueError(f"instance must be one of {tuple(INSTANCES)}, got {name!r}")
@@ -156,7 +156,7 @@ def run_method(method, instance_name, seed, quick=False, tol=None, max_evals=Non
     if method not in METHODS:
         raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
     driver, options, kind = METHODS[method]
-    instance = make_instance(instance_name)
+    instance = benchmark_instance(instance_name)
     if objective is None:
         objective = instance.objective(benchmark_rule(instance, quick))
     means0 = instance.start(START_SCALE, seed)
@@ -206,7 +206,7 @@ class RunClock:
 def timed_run(method, instance_name, seed, quick=False):
     """:func:`run_method` with every evaluation time-stamped: ``(result, clock)``
     (:class:`RunClock`, started just before the driver)."""
-    instance = make_instance(instance_name)
+    instance = benchmark_instance(instance_name)
     objective = instance.objective(benchmark_rule(instance, quick))
     clock = RunClock()
     result = run_method(method, instance_name, seed, quick, objective=clock.attach(objective))
@@ -240,7 +240,7 @@ def instance_hessian_costs(instances, quick=False):
     """:func:`hessian_cost` at the first start of every instance (its benchmark rule)."""
     out = {}
     for name in instances:
-        instance = make_instance(name)
+        instance = benchmark_instance(name)
         objective = instance.objective(benchmark_rule(instance, quick))
         out[name] = hessian_cost(objective, instance.start(START_SCALE, 0))
     return out
@@ -318,7 +318,7 @@ def run_floor(result, instance_name, quick=False):
     curvature), or when the run had been lower than that minimum before (it passed
     through a better basin and left it). :func:`methods_table` measures such runs
     against the best floor found by the other runs of the instance."""
-    instance = make_instance(instance_name)
+    instance = benchmark_instance(instance_name)
     if instance.delta_pi == 0:
         return 0.0
     objective = instance.objective(benchmark_rule(instance, quick))
