@@ -276,6 +276,8 @@ def test_figure1_runs_and_claims(figure1_small):
     assert rv["polyak_evals"].size >= 5 and rv["polyak_accepted"].dtype == bool
     assert rv["losses"].min() < 1e-12 < runs["em"]["losses"].min() < runs["gradient_em"]["losses"].min()
     assert rv["distances"].min() < 0.1 * runs["em"]["distances"].min()
+    paper = runs["paper"]   # the paper's method: its first block is under way, below the start
+    assert paper["losses"].min() < paper["losses"][0] and np.all(np.isfinite(paper["losses"]))
 
 
 def test_figure1_rule_is_accurate_against_the_reference(figure1_small):

@@ -26,7 +26,7 @@ from ..accuracy import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
-from ...optim.presets import RAVINE_DEFAULTS
+from ...optim.presets import PAPER_METHOD, RAVINE_DEFAULTS
 from ...optim.first_order import em, gradient_em
 from ...optim.ravine import ravine_method
 from ...core.quadrature import ProductRule
@@ -63,11 +63,13 @@ FIGURE1_REFERENCE_RULE = ProductRule(0.35, 6.0, 6)
 #: Evaluations per method in Figure 1: book, full.
 FIGURE1_EVALS = (150, 300)
 
-#: Methods of Figure 1, in drawing order: the ravine method (defaults), the paper's
-#: scheme as GDPolyak runs it (:func:`gmmlit.optim.peers.gdpolyak`: :data:`FIGURE1_GD_STEPS`
-#: gradient steps of length ``1/lambda_max`` at the start, then one Polyak step with
-#: ``f* = 0``), gradient EM and EM.
-FIGURE1_METHODS = ("ravine", "gdpolyak", "gradient_em", "em")
+#: Methods of Figure 1, in drawing order: the ravine method (defaults), the paper's method
+#: (:data:`gmmlit.optim.presets.PAPER_METHOD`: plain gradient steps of length
+#: ``1/lambda_max`` at the start, ``K`` of them from the normal condition number there, then
+#: a plain Polyak step with ``f* = 0``), the same scheme as GDPolyak runs it
+#: (:func:`gmmlit.optim.peers.gdpolyak` with the fixed :data:`FIGURE1_GD_STEPS`), gradient EM
+#: and EM.
+FIGURE1_METHODS = ("ravine", "paper", "gdpolyak", "gradient_em", "em")
 
 #: GDPolyak's ``K`` in Figure 1: the fastest of the methods benchmark's sweep on this instance.
 FIGURE1_GD_STEPS = 10
@@ -271,7 +273,7 @@ def figure1_setting(seed=0):
 def _figure1_run(index, *, seed, max_evals):
     """Module-level worker: method ``FIGURE1_METHODS[index]`` on Figure 1's setting."""
     inst, objective = figure1_setting(seed)
-    method = dict(ravine=ravine_method, gradient_em=gradient_em, em=em,
+    method = dict(ravine=ravine_method, paper=partial(ravine_method, **PAPER_METHOD), gradient_em=gradient_em, em=em,
                   gdpolyak=partial(gdpolyak, gd_steps=FIGURE1_GD_STEPS))[FIGURE1_METHODS[index]]
     r = method(objective, inst.start(START_SCALE, seed), max_evals=max_evals, minimizer=inst.means_star)
     return dict(losses=np.array(r.losses), distances=np.array(r.distances),
@@ -332,6 +334,7 @@ def plot_figure1(data):
     Polyak trial points marked."""
     fig, (ax, bx) = new_figure(ncols=2, width=12.0, height=4.0)
     styles = [("ravine", "ravine method (defaults)", "-", COLORS["ravine"]),
+              ("paper", "the paper's method (PAPER_METHOD)", "-.", COLORS["student"]),
               ("gdpolyak", rf"GDPolyak, $K={FIGURE1_GD_STEPS}$, $\eta=1/\lambda_{{\max}}$", "--", COLORS["polyak"]),
               ("gradient_em", "gradient EM", "-", COLORS["gradient_em"]), ("em", "EM", "-", COLORS["em"])]
     styles = [st for st in styles if st[0] in data]
