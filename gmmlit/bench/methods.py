@@ -54,7 +54,7 @@ import time
 
 import numpy as np
 
-from .tables import read_commented_csv, write_csv
+from .tables import read_commented_csv, read_typed_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.newton import local_minimum
 from ..optim.results import first_crossing
@@ -423,18 +423,7 @@ def read_hessian_costs(path):
 def read_methods_csv(path):
     """Read a table written by :func:`write_methods_csv`: ``(rows, command)``; counts
     become ``int``, ``"-"`` stays ``"-"``, losses and times ``float``."""
-    raw_rows, comments = read_commented_csv(path)
-    rows = []
-    for raw in raw_rows:
-        row = {}
-        for k, v in raw.items():
-            if k in ("instance", "method", "stop_reason") or v == "-":
-                row[k] = v
-            elif k.startswith("evals_") or k in ("seed", "n_evals", "switch_eval", "hessians"):
-                row[k] = int(v)
-            else:
-                row[k] = float(v)
-        rows.append(row)
+    rows, comments = read_typed_csv(path, integers=("seed", "n_evals", "switch_eval", "hessians"))
     return rows, comments.get("command", "")
 
 

@@ -34,7 +34,7 @@ from ..optim.global_phase import global_phase
 from ..optim.peers import lbfgs
 from ..optim.ravine import ravine_method
 from ..optim.results import StopReason
-from .tables import read_commented_csv, write_csv
+from .tables import read_typed_csv, write_csv
 from ..core.quadrature import ProductRule, TrapezoidRule
 from .methods import TOLERANCES, first_crossing
 from .parallel import map_trials, trial_seeds
@@ -204,18 +204,7 @@ def write_starts_csv(rows, path, command=""):
 def read_starts_csv(path):
     """Read a table written by :func:`write_starts_csv`: ``(rows, command)``, counts as
     ``int``, ``"-"`` kept, losses and seconds as ``float``."""
-    raw_rows, comments = read_commented_csv(path)
-    rows = []
-    for raw in raw_rows:
-        row = {}
-        for k, v in raw.items():
-            if k in ("instance", "method", "stop_reason") or v == "-":
-                row[k] = v
-            elif k.startswith("evals_") or k in ("start", "seed", "n_evals", "success"):
-                row[k] = int(v)
-            else:
-                row[k] = float(v)
-        rows.append(row)
+    rows, comments = read_typed_csv(path, integers=("start", "seed", "n_evals", "success"))
     return rows, comments.get("command", "")
 
 

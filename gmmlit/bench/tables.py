@@ -70,3 +70,25 @@ def read_commented_csv(path):
             else:
                 body.append(line)
     return list(csv.DictReader(body)), comments
+
+
+def read_typed_csv(path, *, text=("instance", "method", "stop_reason"), integers=()):
+    """Read a table written by :func:`write_csv` with typed cells: ``(rows, comments)``.
+
+    Columns named in ``text`` and cells ``"-"`` (not reached) stay strings; columns in
+    ``integers`` or starting with ``evals_`` become ``int``; every other cell ``float``.
+    """
+    raw_rows, comments = read_commented_csv(path)
+    rows = []
+    for raw in raw_rows:
+        row = {}
+        for k, v in raw.items():
+            if k in text or v == "-":
+                row[k] = v
+            elif k.startswith("evals_") or k in integers:
+                row[k] = int(v)
+            else:
+                row[k] = float(v)
+        rows.append(row)
+    return rows, comments
+

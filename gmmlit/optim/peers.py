@@ -110,12 +110,22 @@ class _StopRun(Exception):
 
 
 def _scipy_run(objective, means0, *, method, max_evals, tol, minimizer, record_means, options, name,
-               extra_options):
+               extra_options, hessian=False):
+    """One run of ``scipy.optimize.minimize(method=method)`` with every evaluation recorded.
+
+    With ``hessian=True`` scipy also gets the exact Hessian (:meth:`PopulationKL.hessian`);
+    the Hessians are counted in ``extras["hessians"]`` (not evaluations: they do not count
+    towards ``max_evals``), and a non-finite Hessian stops the run (``NON_FINITE``, the
+    objective's own value). A non-finite point proposed by scipy is the method's own step,
+    not the objective's: it ends the run with ``REJECTED_STEPS``.
+    """
     x0 = check_start(objective, means0)
     shape = x0.shape
     rec = Recorder(objective, method=name, max_evals=max_evals, tol=tol, minimizer=minimizer,
                    record_means=record_means, options=options)
     best = {"loss": np.inf, "means": x0}
+    if hessian:
+        rec.extras["hessians"] = 0
 
     def fun(flat):
         means = flat.reshape(shape)
@@ -129,13 +139,24 @@ def _scipy_run(objective, means0, *, method, max_evals, tol, minimizer, record_m
             raise _StopRun
         return float(ev.loss), np.asarray(ev.grad, dtype=float).ravel()
 
+    def hess(flat):
+        rec.extras["hessians"] += 1
+        h = objective.hessian(flat.reshape(shape))
+        if not np.all(np.isfinite(h)):
+            rec.stop(StopReason.NON_FINITE, "the objective returned a non-finite Hessian")
+            raise _StopRun
+        return h
+
     scipy_result = None
     try:
         # maxiter/maxfun: the budget is enforced by the recorder; these only keep scipy
         # from stopping earlier for its own reasons
-        scipy_result = minimize(fun, x0.ravel(), jac=True, method=method, options=extra_options)
+        scipy_result = minimize(fun, x0.ravel(), jac=True, hess=hess if hessian else None, method=method,
+                                options=extra_options)
     except _StopRun:
         pass
+    except np.linalg.LinAlgError as err:
+        rec.stop(StopReason.REJECTED_STEPS, f"scipy {method}: {err}")
     if not rec.stopped:
         rec.stop(_scipy_stop_reason(scipy_result), f"scipy: {scipy_result.message}")
     if scipy_result is not None:
@@ -346,45 +367,7 @@ def newton(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record
         status, message and iteration count. A non-finite Hessian stops the run
         (``NON_FINITE``).
     """
-    x0 = check_start(objective, means0)
     big = 10 * check_positive_int(max_evals, "max_evals") + 10
-    shape = x0.shape
-    rec = Recorder(objective, method="newton", max_evals=max_evals, tol=tol, minimizer=minimizer,
-                   record_means=record_means, options={})
-    best = {"loss": np.inf, "means": x0}
-    rec.extras["hessians"] = 0
-
-    def fun(flat):
-        means = flat.reshape(shape)
-        if not np.all(np.isfinite(means)):
-            rec.stop(StopReason.NON_FINITE, "scipy proposed a non-finite point")
-            raise _StopRun
-        ev = rec.evaluate(means)
-        if ev.loss < best["loss"]:
-            best["loss"], best["means"] = float(ev.loss), means.copy()
-        if rec.stopped:
-            raise _StopRun
-        return float(ev.loss), np.asarray(ev.grad, dtype=float).ravel()
-
-    def hess(flat):
-        rec.extras["hessians"] += 1
-        h = objective.hessian(flat.reshape(shape))
-        if not np.all(np.isfinite(h)):
-            rec.stop(StopReason.NON_FINITE, "non-finite Hessian")
-            raise _StopRun
-        return h
-
-    scipy_result = None
-    try:
-        scipy_result = minimize(fun, x0.ravel(), jac=True, hess=hess, method="trust-exact",
-                                options=dict(gtol=0.0, maxiter=big))
-    except _StopRun:
-        pass
-    except np.linalg.LinAlgError as err:
-        rec.stop(StopReason.REJECTED_STEPS, f"scipy trust-exact: {err}")
-    if not rec.stopped:
-        rec.stop(_scipy_stop_reason(scipy_result), f"scipy: {scipy_result.message}")
-    if scipy_result is not None:
-        rec.extras.update(scipy_status=int(scipy_result.status), scipy_message=str(scipy_result.message),
-                          scipy_nit=int(getattr(scipy_result, "nit", -1)))
-    return rec.finish(best["means"], best["loss"])
+    return _scipy_run(objective, means0, method="trust-exact", max_evals=max_evals, tol=tol, minimizer=minimizer,
+                      record_means=record_means, options={}, name="newton",
+                      extra_options=dict(gtol=0.0, maxiter=big), hessian=True)
