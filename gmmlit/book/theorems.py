@@ -254,8 +254,8 @@ def rate_study(objective, means0, means_star, assignment, lambda_1, normal_eigen
 
     Returns
     -------
-    list of dict, one per configuration: ``label``, ``step``, ``K``, ``rho`` (``max_k |1 - step
-    lambda_k|^K`` over the normal eigenvalues at ``theta*``), ``delta2``
+    list of dict, one per configuration: ``label``, ``step``, ``K``, ``rho``
+    (``max_k |1 - step lambda_k|^K`` over the normal eigenvalues at ``theta*``), ``delta2``
     (:func:`accuracy_level`), ``diagnostics`` (:func:`block_diagnostics`), ``covered`` (blocks with
     ``|v|^2 >= delta2`` and ``eps <= TUBE_EPS`` up to the first that is not), ``excess`` (largest
     ``(factor - bound) / |v|`` over the covered blocks), ``breakdown`` (:func:`breakdown_index`),
