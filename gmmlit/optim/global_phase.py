@@ -133,6 +133,7 @@ def initial_state(teacher, n, seed):
     return np.full(n, 1.0 / n), x
 
 
+# Over 80 lines only with its docstring (about 30 lines of parameters); the body is ~55.
 def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=None, update="em", step=1.0,
                  tol=0.0, record_means=False):
     """EM or gradient EM on means *and* weights from a random start, with pruning.
