@@ -38,6 +38,7 @@ from ..core.quadrature import (
     GaussHermiteRule,
     ProductRule,
     TrapezoidRule,
+    canonical_basis,
     teacher_span_basis,
 )
 from ..core.reference import reference_1d
@@ -478,7 +479,9 @@ def affine_span_basis(points, tol=1e-10):
         return origin, np.zeros((p.shape[1], 0))
     u, sv, _ = np.linalg.svd(diffs.T, full_matrices=False)
     scale = max(1.0, float(np.max(np.abs(diffs))))
-    return origin, u[:, : int(np.sum(sv > tol * scale))]
+    rank = int(np.sum(sv > tol * scale))
+    # the span's own basis (canonical_basis), not LAPACK's rotation of it
+    return origin, canonical_basis(u[:, :rank] @ u[:, :rank].T, rank)
 
 
 def reduce_to_affine_span(teacher, means):

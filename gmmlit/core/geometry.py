@@ -466,10 +466,35 @@ def tangent_projector(weights, assignment, dim):
 
 
 def tangent_basis(weights, assignment, dim):
-    """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``."""
-    p = tangent_projector(weights, assignment, dim)
-    vals, vecs = np.linalg.eigh(p)
-    return vecs[:, vals > 0.5]
+    """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``, fixed by ``T`` alone.
+
+    Built in closed form, cluster by cluster: for the students ``S_j`` with weights ``w``,
+    the Householder reflection ``I - 2 u u^T`` that maps ``e_1`` to ``w / |w|`` has as its
+    other columns an orthonormal basis of ``w^perp``, and each such column, times each
+    coordinate vector of ``R^d``, is a tangent direction. The columns are ordered by
+    cluster, student and coordinate. No eigensolver is involved: an eigenbasis of the
+    projector (eigenvalue 1 of multiplicity ``(n - m) d``) would come out in a rotation that
+    changes with the BLAS kernel, and every direction drawn as ``basis @ z`` with it.
+    """
+    w = np.asarray(weights, dtype=float)
+    a = np.asarray(assignment)
+    n = w.shape[0]
+    cols = []
+    for j in range(int(a.max()) + 1):
+        members = np.flatnonzero(a == j)
+        if members.size < 2:
+            continue
+        unit = w[members] / np.linalg.norm(w[members])
+        u = unit.copy()
+        u[0] -= 1.0                     # u = w/|w| - e_1, nonzero since w has >= 2 positive entries
+        u /= np.linalg.norm(u)
+        reflection = np.eye(members.size) - 2.0 * np.outer(u, u)
+        for c in range(1, members.size):
+            for k in range(dim):
+                e = np.zeros((n, dim))
+                e[members, k] = reflection[:, c]
+                cols.append(e.ravel())
+    return np.stack(cols, axis=1) if cols else np.zeros((n * dim, 0))
 
 
 def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max_iter=50):
