@@ -182,32 +182,34 @@ def floor_estimate(loss_old, grad_norm_old, loss_new, grad_norm_new, degree=4.0)
     return float(estimate)
 
 
-#: Kinds of short step accepted by :func:`short_step` (and by the ravine method).
-SHORT_STEP_KINDS = ("gem", "em", "pgem")
+#: Kinds of short step accepted by :func:`short_step` (the ravine method's short steps
+#: :mod:`gmmlit.optim.ravine_options` name them).
+SHORT_STEP_KINDS = ("gradient", "em", "em_metric_gradient")
 
 
-def short_step(means, evaluation, kind="gem", step=1.0):
+def short_step(means, evaluation, kind="gradient", step=1.0):
     """One short step from ``means`` using the evaluation there.
 
-    * ``kind="gem"``: gradient EM ``means - step * grad`` (:func:`gradient_em_step`).
+    * ``kind="gradient"``: gradient EM ``means - step * grad`` (:func:`gradient_em_step`).
     * ``kind="em"``: EM ``E[psi_i x] / E[psi_i]`` (:func:`em_step`; ``step`` unused).
-    * ``kind="pgem"``: gradient EM in EM's metric, ``mu_i - step * grad_i / E[psi_i]``
+    * ``kind="em_metric_gradient"``: gradient EM in EM's metric,
+      ``mu_i - step * grad_i / E[psi_i]``
       (the direction of :func:`polyak_direction` with ``metric="em"``).
 
     With ``step = 1`` the last two are the same map in the continuum, where
     ``grad_i = -E[psi_i (x - mu_i)]``. Discretised, they differ by the integration error
     of ``E_{p*}[e^s psi_i (x - mu_i)] = int p_theta psi_i (x - mu_i) = 0``: EM's fixed
-    points are those of the naive discretised loss, while ``"pgem"`` (through the
+    points are those of the naive discretised loss, while ``"em_metric_gradient"`` (through the
     gradient of the discretised Bregman loss) stops exactly at its stationary points.
     With a coarse rule EM therefore stalls along the ravine at a distance of order
-    ``(integration error)^(1/3)`` from ``theta*``, and ``"pgem"`` does not.
+    ``(integration error)^(1/3)`` from ``theta*``, and ``"em_metric_gradient"`` does not.
 
     Students whose mass vanished (``evaluation.vanishing``) move by EM's update from the
     log domain, ``mu_i + step (E[psi_i x] / E[psi_i] - mu_i)``, for both ``"em"`` and
-    ``"pgem"`` (far from the nodes ``e^s -> 0`` and the two coincide); a row that is
+    ``"em_metric_gradient"`` (far from the nodes ``e^s -> 0`` and the two coincide); a row that is
     still not finite keeps its student in place (:func:`keep_in_place`).
     """
-    if kind == "gem":
+    if kind == "gradient":
         return gradient_em_step(means, evaluation, step)
     if kind not in SHORT_STEP_KINDS:
         raise ValueError(f"short step kind must be one of {SHORT_STEP_KINDS}, got {kind!r}")
