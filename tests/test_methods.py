@@ -230,7 +230,7 @@ def test_drivers_apply_the_pure_steps(triangle):
         assert ev.loss == r.losses[k]
     r = em(obj, x0, max_evals=3, record_means=True)
     for k in range(2):
-        np.testing.assert_array_equal(r.means_history[k + 1], em_step(obj.evaluate(r.means_history[k])))
+        np.testing.assert_array_equal(r.means_history[k + 1], em_step(r.means_history[k], obj.evaluate(r.means_history[k])))
 
 
 def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle):

@@ -172,3 +172,20 @@ def test_the_algorithm_module_is_short():
     assert len(lines) < 350
     # one block of the method reads in one screen
     assert len(inspect.getsource(update).splitlines()) <= 15
+
+
+def test_polyak_trials_are_one_record_of_the_result():
+    from gmmlit.optim.results import OptimizationResult, PolyakTrials
+
+    names = {f.name for f in dataclasses.fields(OptimizationResult)}
+    assert "polyak_trials" in names
+    assert not names & {"polyak_evals", "polyak_base", "polyak_accepted", "polyak_step_sizes"}
+    plain = gradient_em(Quartic(), [[0.3], [0.4]], max_evals=3)
+    assert isinstance(plain.polyak_trials, PolyakTrials) and len(plain.polyak_trials) == 0
+    options = OVERSHOOTING.replace(hand_over=ro.LbfgsHandOver())
+    both = ravine_method(Quartic(), [[0.0], [0.5]], options, max_evals=80)
+    trials = both.polyak_trials
+    assert len(trials) == 2 and trials.n_accepted == 0 == both.n_polyak_accepted
+    assert both.polyak_evals is trials.evals and both.polyak_base is trials.base
+    np.testing.assert_array_equal(both.polyak["eval"], trials.evals)
+    np.testing.assert_array_equal(trials.base, trials.evals - 1)  # K = 1: the base is just before

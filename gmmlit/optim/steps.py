@@ -1,8 +1,11 @@
 """Single steps of the methods, as pure functions of the current point.
 
-Each step takes the objective and the current means (and, to avoid a second pass over
-the nodes, optionally the :class:`~gmmlit.core.objective.Evaluation` already computed there)
-and returns new means. The drivers of :mod:`gmmlit.optim.first_order` and
+Every step takes its arguments in one order: the current means, then the
+:class:`~gmmlit.core.objective.Evaluation` already computed there (one pass over the nodes
+gives the loss, the gradient and the EM statistics), then the step's own parameters; the
+one step that evaluates for itself, :func:`polyak_step`, takes the objective in place of
+the evaluation, first, as the drivers do. Each returns new means (or a
+:class:`PolyakStep`). The drivers of :mod:`gmmlit.optim.first_order` and
 :mod:`gmmlit.optim.ravine` compose them.
 """
 
@@ -28,18 +31,16 @@ def gradient_em_step(means, evaluation, step=1.0):
     return np.asarray(means) - step * evaluation.grad
 
 
-def em_step(evaluation, means=None):
-    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``.
+def em_step(means, evaluation):
+    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``, from the evaluation at ``means``.
 
     The means come from the log domain where a mass vanished
     (:meth:`gmmlit.core.objective.Evaluation.em_means`). A row that is still not finite (an
     objective without log-domain statistics, whose mass is exactly 0) keeps its student
-    in place when ``means`` is given.
+    in place.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         new = np.asarray(evaluation.em_means(), dtype=float)
-    if means is None:
-        return new
     return keep_in_place(new, means)
 
 
@@ -216,7 +217,7 @@ def short_step(means, evaluation, kind="gradient", step=1.0):
     means = np.asarray(means, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "em":
-            return em_step(evaluation, means)
+            return em_step(means, evaluation)
         new = means - step * polyak_direction(evaluation, "em")
         gone = vanishing_rows(evaluation)
         if np.any(gone):
