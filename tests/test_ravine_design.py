@@ -189,3 +189,17 @@ def test_polyak_trials_are_one_record_of_the_result():
     assert both.polyak_evals is trials.evals and both.polyak_base is trials.base
     np.testing.assert_array_equal(both.polyak["eval"], trials.evals)
     np.testing.assert_array_equal(trials.base, trials.evals - 1)  # K = 1: the base is just before
+
+
+def test_chained_results_shift_the_later_trials():
+    from gmmlit.optim.results import chain_results
+
+    first = ravine_method(Quartic(), [[0.0], [0.5]], OVERSHOOTING, max_evals=80)
+    second = ravine_method(Quartic(), first.means, OVERSHOOTING, max_evals=80)
+    both = chain_results(first, second)
+    n = first.n_evals
+    np.testing.assert_array_equal(both.polyak_evals, np.concatenate([first.polyak_evals, second.polyak_evals + n]))
+    np.testing.assert_array_equal(both.polyak_base, np.concatenate([first.polyak_base, second.polyak_base + n]))
+    assert len(both.polyak_trials) == len(first.polyak_trials) + len(second.polyak_trials) == 4
+    # every trial's base is an evaluation before it, in the same stage
+    assert np.all(both.polyak_base < both.polyak_evals)
