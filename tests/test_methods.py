@@ -11,9 +11,9 @@ import gmmlit
 from gmmlit.optim.global_phase import global_phase, objective_with_weights, prune
 from gmmlit.optim.first_order import em, gradient_em
 from gmmlit.optim.ravine import ravine_method
-from gmmlit.optim.ravine_options import (EMMetricGradientStep, FixedShortSteps, FloorEstimate, GradientStep, LbfgsHandOver,
-                                         LookaheadSafeguard, NoSafeguard, PolyakRule, RavineOptions, TrialSafeguard,
-                                         UntilGradientStalls)
+from gmmlit.optim.ravine_options import (EMMetricGradientStep, FixedShortSteps, FloorEstimate, GradientStep,
+                                         LbfgsHandOver, LookaheadSafeguard, NoSafeguard, PolyakRule, RavineOptions,
+                                         TrialSafeguard, UntilGradientStalls)
 from gmmlit.core.objective import Evaluation, PopulationKL
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
@@ -230,7 +230,8 @@ def test_drivers_apply_the_pure_steps(triangle):
         assert ev.loss == r.losses[k]
     r = em(obj, x0, max_evals=3, record_means=True)
     for k in range(2):
-        np.testing.assert_array_equal(r.means_history[k + 1], em_step(r.means_history[k], obj.evaluate(r.means_history[k])))
+        x = r.means_history[k]
+        np.testing.assert_array_equal(r.means_history[k + 1], em_step(x, obj.evaluate(x)))
 
 
 def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle):

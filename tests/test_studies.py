@@ -124,8 +124,9 @@ def test_floor_scales_like_delta_squared(floors):
 
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
-    rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),
-                                                          ("f*=L*", POLYAK_ALONE.replace(polyak=PolyakRule(target=floor["L_star"])))])
+    variants = [("f*=0", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),
+                ("f*=L*", POLYAK_ALONE.replace(polyak=PolyakRule(target=floor["L_star"])))]
+    rows = f_star_zero_runs(floor, max_evals=150, variants=variants)
     default, told = rows
     # f* = 0 underestimates the gap near the floor: the look-ahead safeguard rejects the
     # overshooting Polyak steps and the run stops above L*

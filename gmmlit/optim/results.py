@@ -1,8 +1,9 @@
 """What an optimisation run returns, and the recorder that builds it.
 
-Every driver in :mod:`gmmlit.optim.first_order`, :mod:`gmmlit.optim.ravine`, :mod:`gmmlit.optim.peers` evaluates the objective only
-through a :class:`Recorder`, which calls ``objective.evaluate`` (one pass over the
-integration nodes gives the loss, the gradient and the EM statistics), appends the loss
+Every driver in :mod:`gmmlit.optim.first_order`, :mod:`gmmlit.optim.ravine` and
+:mod:`gmmlit.optim.peers` evaluates the objective only through a :class:`Recorder`, which
+calls ``objective.evaluate`` (one pass over the integration nodes gives the loss, the
+gradient and the EM statistics), appends the loss
 (and, when asked, the distance to a known minimiser and the means) to the history, and
 decides whether the run must stop. The driver then hands its current point to
 :meth:`Recorder.finish`, which freezes everything into an :class:`OptimizationResult`.
