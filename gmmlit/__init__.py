@@ -28,6 +28,7 @@ from .core.geometry import (
 from .optim.global_phase import GlobalPhaseResult, global_phase
 from .optim.first_order import em, gradient_em
 from .optim.ravine import ravine_method
+from .optim.ravine_options import RavineOptions
 from .optim.peers import bfgs, lbfgs, nesterov
 from .optim.presets import PAPER_METHOD
 from .optim.results import OptimizationResult, StopReason
@@ -81,6 +82,7 @@ __all__ = [
     "gradient_em",
     "em",
     "ravine_method",
+    "RavineOptions",
     "PAPER_METHOD",
     "nesterov",
     "lbfgs",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import gmmlit
 from gmmlit import GaussHermiteRule, Mixture, PopulationKL, ProductRule, SobolRule, TrapezoidRule
+from gmmlit.optim import ravine_options as ro
 
 finite = st.floats(-5.0, 5.0, allow_nan=False, allow_infinity=False)
 bad_values = st.sampled_from([np.nan, np.inf, -np.inf])
@@ -125,15 +126,19 @@ def test_bad_method_arguments(small, method, kind):
 
 
 @given(st.sampled_from([
-    dict(step=-1.0), dict(step=0.0), dict(short_steps=0), dict(short_steps="many"),
-    dict(f_star=np.nan), dict(f_star=np.inf), dict(metric="newton"), dict(multiplier=-2.0),
-    dict(short="sgd"), dict(max_rejections=0),
+    (ro.GradientStep, dict(size=-1.0)), (ro.GradientStep, dict(size=0.0)), (ro.FixedShortSteps, dict(count=0)),
+    (ro.FixedShortSteps, dict(count="many")), (ro.PolyakRule, dict(target=np.nan)),
+    (ro.PolyakRule, dict(target=np.inf)), (ro.PolyakRule, dict(metric="newton")),
+    (ro.PolyakRule, dict(multiplier=-2.0)), (ro.RavineOptions, dict(short_step="sgd")),
+    (ro.TrialSafeguard, dict(max_rejections=0)), (ro.UntilGradientStalls, dict(ratio=1.5)),
+    (ro.FromNormalCondition, dict(reduction=1.0)), (ro.LbfgsHandOver, dict(memory=0)),
 ]))
-def test_bad_ravine_options(small, options):
+def test_bad_ravine_options(small, case):
+    policy, fields = case
+    name = next(iter(fields))
+    raises_clearly(lambda: policy(**fields), [name])
     inst, f = small
-    name = next(iter(options))
-    raises_clearly(lambda: gmmlit.ravine_method(f, inst.start(0.3, 0), max_evals=5, **options),
-                   [name, "short_steps (K)"])
+    raises_clearly(lambda: gmmlit.ravine_method(f, inst.start(0.3, 0), fields, max_evals=5), ["options"])
 
 
 @given(st.sampled_from([-0.5, 0.0, np.nan]))

@@ -10,11 +10,13 @@ import pytest
 import gmmlit
 from gmmlit.optim.global_phase import global_phase, objective_with_weights, prune
 from gmmlit.optim.first_order import em, gradient_em
-from gmmlit.optim.ravine import accept_polyak, ravine_method, short_phase_done
+from gmmlit.optim.ravine import ravine_method
+from gmmlit.optim.ravine_options import (EMMetricGradientStep, FixedShortSteps, FloorEstimate, GradientStep,
+                                         LbfgsHandOver, LookaheadSafeguard, NoSafeguard, PolyakRule, RavineOptions,
+                                         TrialSafeguard, UntilGradientStalls)
 from gmmlit.core.objective import Evaluation, PopulationKL
 from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
-from gmmlit.optim.presets import RAVINE_DEFAULTS
 from gmmlit.optim.results import OptimizationResult, StopReason
 from gmmlit.optim.steps import em_step, gradient_em_step
 from gmmlit.core.validation import check_means
@@ -59,9 +61,9 @@ def test_polyak_factor_is_three_quarters_on_toy_ravine():
     # gradient step 1/a puts x exactly on the ravine; the plain Polyak step on c t^4 from
     # the ravine then maps t to 3 t / 4 exactly (the homogeneous quartic, radial case)
     toy = ToyObjective(a=2.0, c=1.0)
-    r = ravine_method(toy, [[0.7], [0.4]], max_evals=40, short="gem", step=0.5, short_steps=1,
-                      metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0,
-                      minimizer=np.zeros((2, 1)), record_means=True)
+    options = RavineOptions(short_step=GradientStep(size=0.5), short_phase=FixedShortSteps(1),
+                            polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0), safeguard=NoSafeguard())
+    r = ravine_method(toy, [[0.7], [0.4]], options, max_evals=40, minimizer=np.zeros((2, 1)), record_means=True)
     assert r.polyak_evals.size >= 10
     assert np.all(r.polyak_accepted)
     hist = r.means_history
@@ -75,8 +77,9 @@ def test_polyak_factor_is_three_quarters_on_toy_ravine():
 def test_trial_safeguard_rejects_overshooting_polyak_steps():
     # L = x^2 + t^4 + 1 with f_star = 0: the Polyak step aims at 0 < min L = 1 and overshoots
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
-    r = ravine_method(toy, [[0.0], [0.5]], max_evals=200, short="gem", step=0.01, short_steps=1,
-                      safeguard="trial", max_rejections=3, f_star=0.0, on_plateau="stop")
+    options = RavineOptions(short_step=GradientStep(size=0.01), short_phase=FixedShortSteps(1),
+                            polyak=PolyakRule(target=0.0), safeguard=TrialSafeguard(max_rejections=3), hand_over=None)
+    r = ravine_method(toy, [[0.0], [0.5]], options, max_evals=200)
     assert r.stop_reason == StopReason.REJECTED_STEPS
     assert r.polyak_evals.size == 3 and not np.any(r.polyak_accepted)
     # the final point is the last short-step point, never a rejected trial
@@ -86,8 +89,10 @@ def test_trial_safeguard_rejects_overshooting_polyak_steps():
 
 def test_lookahead_safeguard_records_and_continues():
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
-    r = ravine_method(toy, [[0.0], [0.5]], max_evals=200, short="gem", step=0.01, short_steps=2,
-                      safeguard="lookahead", max_rejections=2, f_star=0.0, on_plateau="stop")
+    options = RavineOptions(short_step=GradientStep(size=0.01), short_phase=FixedShortSteps(2),
+                            polyak=PolyakRule(target=0.0), safeguard=LookaheadSafeguard(max_rejections=2),
+                            hand_over=None)
+    r = ravine_method(toy, [[0.0], [0.5]], options, max_evals=200)
     assert r.stop_reason == StopReason.REJECTED_STEPS
     # each rejected block costs K short steps, the trial, and the K short steps after it
     # by which the trial is judged
@@ -103,24 +108,26 @@ def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
     # estimate from consecutive base points is exact on this quartic, so the adaptive
     # target converges like the exact target would
     toy = ToyObjective(a=2.0, c=1.0, offset=0.3)
-    common = dict(max_evals=200, short="gem", step=0.5, short_steps=1, metric="euclidean", multiplier=4.0,
-                  on_plateau="stop")
+    common = RavineOptions(short_step=GradientStep(size=0.5), short_phase=FixedShortSteps(1), hand_over=None)
     # f_star = 0 (and the first trial of the adaptive run, which has no estimate yet)
     # overshoots far out, where the fixed-step short steps on t^4 blow up: rejected
     with np.errstate(over="ignore", invalid="ignore"):
-        zero = ravine_method(toy, [[0.7], [0.4]], f_star=0.0, **common)
-        adaptive = ravine_method(toy, [[0.7], [0.4]], f_star="adaptive", **common)
+        zero = ravine_method(toy, [[0.7], [0.4]], common.replace(polyak=PolyakRule("euclidean", 4.0, 0.0)),
+                             max_evals=200)
+        adaptive = ravine_method(toy, [[0.7], [0.4]], common.replace(polyak=PolyakRule("euclidean", 4.0)),
+                                 max_evals=200)
     assert zero.stop_reason == StopReason.REJECTED_STEPS and zero.loss - 0.3 > 1e-4
     assert adaptive.loss - 0.3 < 1e-12 * 0.3
-    assert adaptive.options["f_star"] == "adaptive"
+    assert adaptive.options["polyak"].target == FloorEstimate()
 
 
 def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
-    common = dict(max_evals=120, short="gem", step=0.01, short_steps=2, safeguard="lookahead",
-                  max_rejections=2, f_star=0.0, record_means=True, minimizer=np.zeros((2, 1)))
-    alone = ravine_method(toy, [[0.0], [0.5]], on_plateau="stop", **common)
-    both = ravine_method(toy, [[0.0], [0.5]], on_plateau="lbfgs", **common)
+    common = dict(max_evals=120, record_means=True, minimizer=np.zeros((2, 1)))
+    options = RavineOptions(short_step=GradientStep(size=0.01), short_phase=FixedShortSteps(2),
+                            polyak=PolyakRule(target=0.0), safeguard=LookaheadSafeguard(max_rejections=2))
+    alone = ravine_method(toy, [[0.0], [0.5]], options.replace(hand_over=None), **common)
+    both = ravine_method(toy, [[0.0], [0.5]], options.replace(hand_over=LbfgsHandOver()), **common)
     k = both.extras["switch_eval"]
     assert k == alone.n_evals and both.extras["first_stop_reason"] == "rejected_steps"
     np.testing.assert_array_equal(both.losses[:k], alone.losses)  # the same ravine stage
@@ -128,7 +135,7 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     assert both.means_history.shape[0] == both.n_evals and both.n_evals <= 120
     assert np.all(both.polyak_evals < k)  # Polyak trials belong to the ravine stage
     assert both.loss < 1.0 + 1e-10 < alone.loss  # L-BFGS finishes the job: min L = 1
-    assert both.options["on_plateau"] == "lbfgs" and both.extras["second_method"] == "lbfgs"
+    assert both.options["hand_over"] == LbfgsHandOver() and both.extras["second_method"] == "lbfgs"
 
 
 def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
@@ -147,9 +154,10 @@ def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
 def test_relaxation_changes_only_later_short_steps(triangle):
     inst, obj = triangle
     x0 = inst.start(0.3, 0)
-    kw = dict(max_evals=6, short_steps=5, record_means=True)
-    off = ravine_method(obj, x0, relaxation="off", **kw)
-    on = ravine_method(obj, x0, relaxation="adaptive", **kw)
+    kw = dict(max_evals=6, record_means=True)
+    off = ravine_method(obj, x0, RavineOptions(short_step=EMMetricGradientStep(relaxation_cap=None),
+                                               short_phase=FixedShortSteps(5)), **kw)
+    on = ravine_method(obj, x0, RavineOptions(short_phase=FixedShortSteps(5)), **kw)
     np.testing.assert_array_equal(off.means_history[:2], on.means_history[:2])  # start, first step
     assert not np.allclose(off.means_history[2], on.means_history[2])
     assert on.losses[5] < off.losses[5]  # faster along the slow normal modes here
@@ -167,8 +175,9 @@ def test_chain_results_rejects_non_results(triangle):
 def test_degree_multiplier_lands_on_the_minimiser_of_a_radial_quartic():
     # multiplier 4 = the degree: t - 4 * (t / 4) = 0 exactly on the ravine
     toy = ToyObjective(a=2.0, c=1.0)
-    r = ravine_method(toy, [[0.7], [0.4]], max_evals=10, short="gem", step=0.5, short_steps=1,
-                      metric="euclidean", multiplier=4.0)
+    options = RavineOptions(short_step=GradientStep(size=0.5), short_phase=FixedShortSteps(1),
+                            polyak=PolyakRule(metric="euclidean", multiplier=4.0))
+    r = ravine_method(toy, [[0.7], [0.4]], options, max_evals=10)
     assert r.converged and r.n_evals == 3 and r.loss == 0.0
 
 
@@ -179,21 +188,21 @@ def test_zero_gradient_and_non_finite_stops():
     r = ravine_method(flat, [[0.0], [0.0]], max_evals=10)
     assert r.stop_reason == StopReason.ZERO_GRADIENT
     bad = ToyObjective(nan_at_eval=3)
-    r = ravine_method(bad, [[0.5], [0.5]], max_evals=10, short="gem", step=0.5)
+    r = ravine_method(bad, [[0.5], [0.5]], RavineOptions(short_step=GradientStep(size=0.5)), max_evals=10)
     assert r.stop_reason == StopReason.NON_FINITE and r.n_evals == 3
     assert np.isfinite(r.loss)  # the final point is the last finite one
 
 
 def test_pure_helpers():
-    assert accept_polyak(1.0, 2.0, "off")
-    assert not accept_polyak(1.0, 2.0, "trial")
-    assert accept_polyak(1.0, 1.0, "lookahead")
-    assert not accept_polyak(1.0, np.nan, True)
-    assert short_phase_done([1.0, 0.5, 0.3], 2)
-    assert not short_phase_done([1.0, 0.5], 2)
-    assert not short_phase_done([1.0, 0.1], "adaptive", adaptive_ratio=0.5)
-    assert short_phase_done([1.0, 0.1, 0.09], "adaptive", adaptive_ratio=0.5)
-    assert short_phase_done([1.0] + [0.1 ** k for k in range(1, 4)], "adaptive", max_short_steps=3)
+    assert NoSafeguard().accepts(1.0, 2.0)
+    assert not TrialSafeguard().accepts(1.0, 2.0)
+    assert LookaheadSafeguard().accepts(1.0, 1.0)
+    assert not TrialSafeguard().accepts(1.0, np.nan)
+    assert FixedShortSteps(2).done([1.0, 0.5, 0.3])
+    assert not FixedShortSteps(2).done([1.0, 0.5])
+    assert not UntilGradientStalls(ratio=0.5).done([1.0, 0.1])
+    assert UntilGradientStalls(ratio=0.5).done([1.0, 0.1, 0.09])
+    assert UntilGradientStalls(max_steps=3).done([1.0] + [0.1 ** k for k in range(1, 4)])
 
 
 # ---------------------------------------------------------------------------- on the triangle
@@ -201,7 +210,7 @@ def test_every_evaluation_is_recorded_and_counted(triangle):
     inst, obj = triangle
     x0 = inst.start(0.3, 1)
     for method, kw in [(gradient_em, {}), (em, {}), (ravine_method, {}),
-                       (ravine_method, dict(short_steps="adaptive", safeguard="lookahead")),
+                       (ravine_method, dict(options=RavineOptions(safeguard=TrialSafeguard()))),
                        (nesterov, {}), (lbfgs, {}), (bfgs, {})]:
         obj.reset_counter()
         r = method(obj, x0, max_evals=12, minimizer=inst.means_star, **kw)
@@ -221,7 +230,8 @@ def test_drivers_apply_the_pure_steps(triangle):
         assert ev.loss == r.losses[k]
     r = em(obj, x0, max_evals=3, record_means=True)
     for k in range(2):
-        np.testing.assert_array_equal(r.means_history[k + 1], em_step(obj.evaluate(r.means_history[k])))
+        x = r.means_history[k]
+        np.testing.assert_array_equal(r.means_history[k + 1], em_step(x, obj.evaluate(x)))
 
 
 def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle):
@@ -230,21 +240,22 @@ def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle)
     inst, obj = triangle  # coarse rule: integration error about 1e-8 (measured 1.6e-8)
     ev = obj.evaluate(inst.means_star)
     # the discretised Bregman gradient vanishes at theta*: only rounding moves pgem
-    assert np.abs(short_step(inst.means_star, ev, "pgem") - inst.means_star).max() <= 1e-15
+    assert np.abs(short_step(inst.means_star, ev, "em_metric_gradient") - inst.means_star).max() <= 1e-15
     # EM's fixed point is that of the naive discretised loss: it moves theta*
     assert np.abs(short_step(inst.means_star, ev, "em") - inst.means_star).max() > 1e-10
     # elsewhere the two are the same map up to that integration error
     x = inst.start(0.3, 0)
     ev = obj.evaluate(x)
-    np.testing.assert_allclose(short_step(x, ev, "pgem"), short_step(x, ev, "em"), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(short_step(x, ev, "em_metric_gradient"), short_step(x, ev, "em"), rtol=0, atol=1e-6)
 
 
 def test_ravine_polyak_trials_use_the_base_evaluation(triangle):
     from gmmlit.optim.steps import polyak_from_evaluation
 
     inst, obj = triangle
-    r = ravine_method(obj, inst.start(0.3, 0), max_evals=13, short_steps=3, record_means=True,
-                      metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0)
+    options = RavineOptions(short_phase=FixedShortSteps(3), safeguard=NoSafeguard(),
+                            polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0))
+    r = ravine_method(obj, inst.start(0.3, 0), options, max_evals=13, record_means=True)
     assert r.polyak_evals.size == 3  # 1 + 3 * (3 + 1) = 13 evaluations
     for trial, base in zip(r.polyak_evals, r.polyak_base):
         step = polyak_from_evaluation(r.means_history[base], obj.evaluate(r.means_history[base]))
@@ -289,19 +300,7 @@ def test_nesterov_beats_gradient_em_on_the_ravine(triangle):
         (lambda o, x: gradient_em(o, x, step=-1.0), ValueError, "step"),
         (lambda o, x: em(o, x, max_evals=0), ValueError, "max_evals"),
         (lambda o, x: em(o, x, tol=-1.0), ValueError, "tol"),
-        (lambda o, x: ravine_method(o, x, short_steps=0), ValueError, "short_steps"),
-        (lambda o, x: ravine_method(o, x, short_steps="often"), ValueError, "short_steps"),
-        (lambda o, x: ravine_method(o, x, short_steps=2.5), TypeError, "short_steps"),
-        (lambda o, x: ravine_method(o, x, f_star=np.inf), ValueError, "f_star"),
-        (lambda o, x: ravine_method(o, x, f_star="guess"), ValueError, "f_star"),
-        (lambda o, x: ravine_method(o, x, on_plateau="continue"), ValueError, "on_plateau"),
-        (lambda o, x: ravine_method(o, x, relaxation="always"), ValueError, "relaxation"),
-        (lambda o, x: ravine_method(o, x, metric="manhattan"), ValueError, "metric"),
-        (lambda o, x: ravine_method(o, x, short="newton"), ValueError, "short"),
-        (lambda o, x: ravine_method(o, x, short="pgem", step=-0.5), ValueError, "step"),
-        (lambda o, x: ravine_method(o, x, safeguard="maybe"), ValueError, "safeguard"),
-        (lambda o, x: ravine_method(o, x, multiplier=0.0), ValueError, "multiplier"),
-        (lambda o, x: ravine_method(o, x, adaptive_ratio=1.5), ValueError, "adaptive_ratio"),
+        (lambda o, x: ravine_method(o, x, "defaults"), TypeError, "options"),
         (lambda o, x: ravine_method(o, x, minimizer=x[:, :1]), ValueError, "minimizer"),
         (lambda o, x: ravine_method(o, x, polyak_every=3), TypeError, "polyak_every"),
         (lambda o, x: nesterov(o, x, restart="sometimes"), ValueError, "restart"),
@@ -322,14 +321,6 @@ def test_non_finite_start_is_rejected(triangle):
     x[0, 0] = np.nan
     with pytest.raises(ValueError, match="means0"):
         ravine_method(obj, x)
-
-
-def test_defaults_are_documented():
-    import inspect
-
-    sig = inspect.signature(ravine_method)
-    for key, value in RAVINE_DEFAULTS.items():
-        assert sig.parameters[key].default == value
 
 
 # ---------------------------------------------------------------------------- global phase

@@ -21,7 +21,9 @@ from gmmlit.core.quadrature import ProductRule, TrapezoidRule
 from gmmlit.optim.first_order import em, gradient_em
 from gmmlit.optim.global_phase import global_phase
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
-from gmmlit.optim.ravine import discretisation_gap, ravine_method
+from gmmlit.optim.ravine import ravine_method
+from gmmlit.optim.ravine_options import EMMetricGradientStep, RavineOptions
+from gmmlit.optim.ravine_phases import discretisation_gap
 from gmmlit.optim.results import StopReason
 
 OFFSETS = (10.0, 1e3, 1e5)
@@ -139,7 +141,7 @@ def test_far_rule_is_what_keeps_the_ravine_method_on_ems_side(three):
     worse = 0
     for s in range(8):
         x0 = random_start(inst, 100 + s)
-        r = ravine_method(obj, x0, max_evals=300, far_gap=None)
+        r = ravine_method(obj, x0, RavineOptions(short_step=EMMetricGradientStep(far_gap=None)), max_evals=300)
         worse += r.loss > 1.05 * em(obj, x0, max_evals=300).loss + 1e-12
     assert worse >= 1
 

@@ -1,15 +1,21 @@
-"""The start-resolved options of ``ravine_method``: ``step="inverse_lambda_max"`` and
-``short_steps="normal_condition"``, both from one Hessian at ``means0``."""
+"""The start-resolved rules of ``ravine_method``: a short step of size ``"inverse_lambda_max"``
+and the ``FromNormalCondition`` short phase, both from one Hessian at ``means0``."""
 
 import numpy as np
 import pytest
 
 import gmmlit
 from gmmlit.core.quadrature import TrapezoidRule
-from gmmlit.optim.ravine import normal_condition_steps, ravine_method
+from gmmlit.optim.ravine import ravine_method
+from gmmlit.optim.ravine_options import (FixedShortSteps, FromNormalCondition, GradientStep, LbfgsHandOver,
+                                         NoSafeguard, PolyakRule, RavineOptions, TrialSafeguard,
+                                         normal_condition_steps)
 
-PAPER_LIKE = dict(short="gem", metric="euclidean", multiplier=1.0, f_star=0.0, relaxation="off",
-                  safeguard="off", on_plateau="stop")
+#: The paper's scheme with a fixed K and step (replaced by the rules in the tests).
+PAPER_LIKE = RavineOptions(short_step=GradientStep(size=1.0), short_phase=FixedShortSteps(1),
+                           polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0), safeguard=NoSafeguard(),
+                           hand_over=None)
+BOTH_RULES = dict(short_step=GradientStep(size="inverse_lambda_max"), short_phase=FromNormalCondition(0.01))
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +37,37 @@ def test_resolved_step_and_k_match_an_eigendecomposition(case, reduction):
     step, k, kappa = direct_values(objective, x0, inst.m, reduction)
     before = objective.n_evals
     hessians = objective.counts["hessian"]
-    res = ravine_method(objective, x0, max_evals=12, step="inverse_lambda_max", short_steps="normal_condition",
-                        normal_reduction=reduction, **PAPER_LIKE)
-    assert res.options["step"] == pytest.approx(step, rel=1e-12)
-    assert res.options["short_steps"] == k
-    assert res.options["normal_reduction"] == reduction
+    options = PAPER_LIKE.replace(short_step=GradientStep(size="inverse_lambda_max"),
+                                 short_phase=FromNormalCondition(reduction))
+    res = ravine_method(objective, x0, options, max_evals=12)
+    assert res.options["short_step"].size == pytest.approx(step, rel=1e-12)
+    assert res.options["short_phase"] == FixedShortSteps(k)
     assert res.extras["hessians"] == 1 and res.extras["kappa"] == pytest.approx(kappa, rel=1e-12)
     assert res.extras["step_rule"] == "inverse_lambda_max" and res.extras["short_steps_rule"] == "normal_condition"
     # one Hessian computed by the driver (plus the one of direct_values), not charged to the budget
     assert objective.counts["hessian"] == hessians + 1
     assert res.n_evals == objective.n_evals - before <= 12
     # the same run with the resolved numbers given explicitly is the same run
-    again = ravine_method(objective, x0, max_evals=12, step=res.options["step"], short_steps=k, **PAPER_LIKE)
+    again = ravine_method(objective, x0, PAPER_LIKE.replace(short_step=res.options["short_step"],
+                                                            short_phase=FixedShortSteps(k)), max_evals=12)
     np.testing.assert_array_equal(again.losses, res.losses)
     assert "hessians" not in again.extras
 
 
 def test_lower_reduction_needs_more_steps(case):
     inst, objective, x0 = case
-    ks = [ravine_method(objective, x0, max_evals=2, short_steps="normal_condition", normal_reduction=r,
-                        **PAPER_LIKE).options["short_steps"] for r in (0.5, 0.01, 1e-6)]
+    ks = [ravine_method(objective, x0, PAPER_LIKE.replace(short_phase=FromNormalCondition(r)),
+                        max_evals=2).options["short_phase"].count for r in (0.5, 0.01, 1e-6)]
     assert ks[0] < ks[1] < ks[2]
 
 
 def test_the_hand_over_keeps_the_resolved_values(case):
     inst, objective, x0 = case
-    res = ravine_method(objective, x0, max_evals=30, step="inverse_lambda_max", short_steps="normal_condition",
-                        short="gem", multiplier=1e3, safeguard="trial", max_rejections=1, on_plateau="lbfgs")
+    options = RavineOptions(polyak=PolyakRule(multiplier=1e3), safeguard=TrialSafeguard(max_rejections=1),
+                            hand_over=LbfgsHandOver(), **BOTH_RULES)
+    res = ravine_method(objective, x0, options, max_evals=30)
     assert res.extras["hessians"] == 1
-    assert isinstance(res.options["short_steps"], int)
+    assert isinstance(res.options["short_phase"], FixedShortSteps)
 
 
 def test_normal_condition_steps_formula():
@@ -73,21 +81,22 @@ def test_normal_condition_steps_formula():
 @pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 2.0, np.nan])
 def test_bad_normal_reduction_rejected(case, bad):
     _, objective, x0 = case
-    with pytest.raises(ValueError, match="normal_reduction"):
-        ravine_method(objective, x0, max_evals=3, short_steps="normal_condition", normal_reduction=bad)
+    with pytest.raises(ValueError, match="reduction"):
+        FromNormalCondition(bad)
+    with pytest.raises(ValueError, match="reduction"):
+        normal_condition_steps([3.0, 2.0, 1.0], 3, bad)
 
 
 @pytest.mark.parametrize("bad", ["inverse_lambda", "lambda_max", ""])
 def test_bad_step_rule_rejected(case, bad):
     _, objective, x0 = case
-    with pytest.raises(ValueError, match="step"):
-        ravine_method(objective, x0, max_evals=3, step=bad)
+    with pytest.raises(ValueError, match="size"):
+        GradientStep(size=bad)
 
 
-def test_bad_short_steps_rule_rejected(case):
-    _, objective, x0 = case
-    with pytest.raises(ValueError, match="short_steps"):
-        ravine_method(objective, x0, max_evals=3, short_steps="normal")
+def test_bad_short_phase_rejected(case):
+    with pytest.raises(TypeError, match="short_phase"):
+        RavineOptions(short_phase="normal_condition")
 
 
 def test_non_positive_normal_eigenvalue_rejected():
@@ -109,7 +118,8 @@ def test_objective_without_teacher_rejected(case):
             return objective.hessian(means)
 
     with pytest.raises(ValueError, match="teacher"):
-        ravine_method(NoTeacher(), x0, max_evals=3, short_steps="normal_condition")
+        ravine_method(NoTeacher(), x0, PAPER_LIKE.replace(short_phase=FromNormalCondition()), max_evals=3)
     # the step rule alone needs no teacher
-    res = ravine_method(NoTeacher(), x0, max_evals=3, step="inverse_lambda_max", **PAPER_LIKE, short_steps=2)
+    res = ravine_method(NoTeacher(), x0, PAPER_LIKE.replace(short_step=GradientStep(size="inverse_lambda_max")),
+                        max_evals=3)
     assert res.extras["hessians"] == 1

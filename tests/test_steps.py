@@ -81,7 +81,7 @@ def test_em_and_gradient_em_steps(inst):
     x = inst.start(0.3, seed=2)
     ev = f.evaluate(x)
     np.testing.assert_allclose(gradient_em_step(x, ev, 0.5), x - 0.5 * ev.grad)
-    np.testing.assert_allclose(em_step(ev), ev.moment / ev.mass[:, None])
+    np.testing.assert_allclose(em_step(x, ev), ev.moment / ev.mass[:, None])
     with pytest.raises(ValueError, match="step"):
         gradient_em_step(x, ev, -1.0)
     with pytest.raises(ValueError, match="multiplier"):
@@ -138,3 +138,16 @@ def test_floor_estimate_refuses_what_it_cannot_determine():
         floor_estimate(1.0, 1.0, 0.5, 0.5, degree=1.0)
     with pytest.raises(ValueError, match="degree"):
         floor_estimate(1.0, 1.0, 0.5, 0.5, degree=-2.0)
+
+
+def test_the_pure_steps_take_means_then_evaluation():
+    # one order for every step: the means, the evaluation there, then the step's parameters;
+    # polyak_step evaluates for itself and takes the objective first, as the drivers do
+    import inspect
+
+    from gmmlit.optim.steps import polyak_direction, short_step
+
+    for step in (gradient_em_step, em_step, short_step, polyak_from_evaluation):
+        assert list(inspect.signature(step).parameters)[:2] == ["means", "evaluation"], step.__name__
+    assert list(inspect.signature(polyak_step).parameters)[:2] == ["objective", "means"]
+    assert list(inspect.signature(polyak_direction).parameters)[0] == "evaluation"

@@ -13,7 +13,8 @@ import gmmlit
 from gmmlit.optim.first_order import em, gradient_em
 from gmmlit.optim.ravine import ravine_method
 from gmmlit.core.quadrature import TrapezoidRule
-from gmmlit.optim.presets import POLYAK_ALONE
+from gmmlit.optim.presets import PLAIN_POLYAK, POLYAK_ALONE
+from gmmlit.optim.ravine_options import PolyakRule
 from gmmlit.theory.landscape import fit_power_law
 from gmmlit.book.studies import (
     f_star_zero_runs,
@@ -85,7 +86,8 @@ def test_em_metric_polyak_factor_is_three_quarters(triangle):
     # Measured over seeds 0-4: transients up to 0.7646 (seed 3, first steps), medians
     # 0.7500-0.7502.
     inst, obj = triangle
-    study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6, metric="em")
+    study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6,
+                                options=PLAIN_POLYAK.replace(polyak=PolyakRule("em", 1.0, 0.0)))
     for f in study["per_seed"]:
         assert f.size >= 10
         assert np.all((f >= 0.745) & (f <= 0.77))  # the best case 3/4 minus O(distance)
@@ -122,7 +124,9 @@ def test_floor_scales_like_delta_squared(floors):
 
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
-    rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", dict(POLYAK_ALONE, f_star=0.0)), ("f*=L*", dict(POLYAK_ALONE, f_star=floor["L_star"]))])
+    variants = [("f*=0", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),
+                ("f*=L*", POLYAK_ALONE.replace(polyak=PolyakRule(target=floor["L_star"])))]
+    rows = f_star_zero_runs(floor, max_evals=150, variants=variants)
     default, told = rows
     # f* = 0 underestimates the gap near the floor: the look-ahead safeguard rejects the
     # overshooting Polyak steps and the run stops above L*

@@ -12,7 +12,8 @@ import pytest
 import gmmlit
 from gmmlit.book import theorems as th
 from gmmlit.core.geometry import tangent_basis
-from gmmlit.optim.methods import ravine_method
+from gmmlit.optim.ravine import ravine_method
+from gmmlit.optim.ravine_options import FromNormalCondition, GradientStep, NoSafeguard, PolyakRule, RavineOptions
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,12 @@ def test_tangent_starts_are_unit_tangent_vectors_without_a_basis():
 # ---------------------------------------------------------------------------- PAPER_METHOD
 def test_paper_method_is_the_papers_scheme():
     p = gmmlit.PAPER_METHOD
-    assert "PAPER_METHOD" in gmmlit.__all__
-    assert p["short"] == "gem" and p["relaxation"] == "off"                       # plain gradient steps
-    assert p["step"] == "inverse_lambda_max" and p["short_steps"] == "normal_condition"
-    assert p["metric"] == "euclidean" and p["multiplier"] == 1.0 and p["f_star"] == 0.0  # plain Polyak, target 0
-    assert p["safeguard"] == "off" and p["on_plateau"] == "stop"
-    assert 0.0 < p["normal_reduction"] <= 1e-8
+    assert "PAPER_METHOD" in gmmlit.__all__ and isinstance(p, RavineOptions)
+    # plain gradient steps at 1 / lambda_max, K from the normal condition number at the start
+    assert p.short_step == GradientStep(size="inverse_lambda_max", relaxation_cap=None)
+    assert isinstance(p.short_phase, FromNormalCondition) and 0.0 < p.short_phase.reduction <= 1e-8
+    assert p.polyak == PolyakRule(metric="euclidean", multiplier=1.0, target=0.0)  # plain Polyak, target 0
+    assert p.safeguard == NoSafeguard() and p.hand_over is None
 
 
 @pytest.mark.parametrize("which", ["triangle", "figure1"])
@@ -61,23 +62,25 @@ def test_paper_method_resolves_step_and_k_as_computed_independently(which):
     inst = gmmlit.triangle_instance() if which == "triangle" else gmmlit.figure1_instance(dim=2)
     obj = inst.objective(th.THEOREM_RULE)
     x0 = inst.start(0.3, 0)
-    result = ravine_method(obj, x0, max_evals=3, **gmmlit.PAPER_METHOD)
+    result = ravine_method(obj, x0, gmmlit.PAPER_METHOD, max_evals=3)
     # independent: numpy on the Hessian at the start
     lam = np.sort(np.linalg.eigvalsh(obj.hessian(x0)))[::-1]
     dm = inst.d * inst.m
     kappa = lam[0] / lam[dm - 1]
-    assert result.options["step"] == pytest.approx(1.0 / lam[0], rel=1e-12)
-    assert result.options["short_steps"] == int(np.ceil(kappa * np.log(1.0 / gmmlit.PAPER_METHOD["normal_reduction"])))
-    assert (result.options["step"], result.options["short_steps"]) == pytest.approx(
-        th.paper_resolution(obj, x0, gmmlit.PAPER_METHOD["normal_reduction"])[:2])
+    reduction = gmmlit.PAPER_METHOD.short_phase.reduction
+    step, k = result.options["short_step"].size, result.options["short_phase"].count
+    assert step == pytest.approx(1.0 / lam[0], rel=1e-12)
+    assert k == int(np.ceil(kappa * np.log(1.0 / reduction)))
+    assert (step, k) == pytest.approx(th.paper_resolution(obj, x0, reduction)[:2])
 
 
 def test_resolved_rule_is_conservative_at_the_minimiser(triangle):
     """The theorem needs eta <= 1/lambda_1 at theta* and rho_s^K <= normal_reduction; the rule reads the start."""
-    eta, k, kappa0 = th.paper_resolution(triangle["obj"], triangle["x0"], gmmlit.PAPER_METHOD["normal_reduction"])
+    reduction = gmmlit.PAPER_METHOD.short_phase.reduction
+    eta, k, kappa0 = th.paper_resolution(triangle["obj"], triangle["x0"], reduction)
     lam = triangle["lam"]
     assert eta * lam[0] <= 1.0
-    assert th.short_step_factor(lam, eta) ** k <= gmmlit.PAPER_METHOD["normal_reduction"]
+    assert th.short_step_factor(lam, eta) ** k <= reduction
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -48,9 +48,9 @@ the Hessians computed before the crossing at that cost.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -58,7 +58,8 @@ from .tables import read_commented_csv, read_typed_csv, write_csv
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
 from ..optim.newton import local_minimum
 from ..optim.results import first_crossing
-from ..optim.presets import RAVINE_DEFAULTS
+from ..optim.ravine_options import (EMMetricGradientStep, EMStep, FixedShortSteps, GradientStep, LookaheadSafeguard,
+                                    PolyakRule, RavineOptions, UntilGradientStalls)
 from ..optim.first_order import em, gradient_em
 from ..optim.ravine import ravine_method
 from .parallel import map_trials
@@ -79,17 +80,21 @@ GDPOLYAK_K = (3, 10, 30, 100)
 METHODS = {
     "gradient_em": (gradient_em, {}, "slow"),
     "em": (em, {}, "slow"),
-    "ravine_em_K3": (ravine_method, dict(short="em", short_steps=3), "fast"),
-    "ravine_pgem_K3": (ravine_method, dict(short_steps=3), "fast"),
-    "ravine_pgem_K6": (ravine_method, dict(short_steps=6), "fast"),
-    "ravine_gem_adaptive": (ravine_method, dict(short="gem"), "fast"),
-    "ravine_em_adaptive": (ravine_method, dict(short="em"), "fast"),
-    "ravine_ratio0.5": (ravine_method, dict(adaptive_ratio=0.5), "fast"),
-    "ravine_no_relax": (ravine_method, dict(relaxation="off"), "fast"),
-    "ravine_f0": (ravine_method, dict(f_star=0.0), "fast"),
-    "ravine_mr1": (ravine_method, dict(max_rejections=1), "fast"),
-    "ravine_alone": (ravine_method, dict(on_plateau="stop"), "fast"),
-    "ravine_default": (ravine_method, {}, "fast"),
+    "ravine_em_K3": (ravine_method, dict(options=RavineOptions(short_step=EMStep(), short_phase=FixedShortSteps(3))),
+                     "fast"),
+    "ravine_pgem_K3": (ravine_method, dict(options=RavineOptions(short_phase=FixedShortSteps(3))), "fast"),
+    "ravine_pgem_K6": (ravine_method, dict(options=RavineOptions(short_phase=FixedShortSteps(6))), "fast"),
+    "ravine_gem_adaptive": (ravine_method, dict(options=RavineOptions(short_step=GradientStep(relaxation_cap=0.8))),
+                            "fast"),
+    "ravine_em_adaptive": (ravine_method, dict(options=RavineOptions(short_step=EMStep())), "fast"),
+    "ravine_ratio0.5": (ravine_method, dict(options=RavineOptions(short_step=EMMetricGradientStep(relaxation_cap=0.5),
+                                                                  short_phase=UntilGradientStalls(ratio=0.5))), "fast"),
+    "ravine_no_relax": (ravine_method,
+                        dict(options=RavineOptions(short_step=EMMetricGradientStep(relaxation_cap=None))), "fast"),
+    "ravine_f0": (ravine_method, dict(options=RavineOptions(polyak=PolyakRule(target=0.0))), "fast"),
+    "ravine_mr1": (ravine_method, dict(options=RavineOptions(safeguard=LookaheadSafeguard(max_rejections=1))), "fast"),
+    "ravine_alone": (ravine_method, dict(options=RavineOptions(hand_over=None)), "fast"),
+    "ravine_default": (ravine_method, dict(options=RavineOptions()), "fast"),
     "nesterov": (nesterov, dict(restart="gradient"), "slow"),
     "lbfgs": (lbfgs, {}, "fast"),
     "lbfgs_m50": (lbfgs, dict(memory=50), "fast"),
@@ -165,7 +170,10 @@ def run_method(method, instance_name, seed, quick=False, tol=None, max_evals=Non
     if max_evals is None:
         max_evals = BUDGETS[bool(quick)][kind]
     options = dict(options)
-    if f_star is not None:
+    if f_star is not None and driver is ravine_method:
+        ravine = options["options"]
+        options["options"] = ravine.replace(polyak=dataclasses.replace(ravine.polyak, target=f_star))
+    elif f_star is not None:
         options["f_star"] = f_star
     return driver(objective, means0, max_evals=max_evals, tol=tol, **options)
 
@@ -456,7 +464,7 @@ def methods_main(quick=False, jobs=1, out=None, backend=None):
     rows = methods_table(quick=quick, jobs=jobs, backend=backend, costs=costs)
     print(f"Methods: seconds to L <= tol (misspecified: L - L_loc <= tol L_loc, L_loc the "
           f"local minimum of the run's basin); {'quick' if quick else 'full'} version, jobs {jobs}; "
-          f"RAVINE_DEFAULTS = {RAVINE_DEFAULTS}")
+          f"default ravine method {RavineOptions()}")
     print("One exact Hessian, measured in this process at the first start: " + "; ".join(
         f"{k} {c['hessian_seconds'] * 1e3:.0f} ms = {c['ratio']:.1f} evaluations ({c['eval_seconds'] * 1e3:.1f} ms)"
         for k, c in costs.items()))

@@ -43,6 +43,7 @@ from ..core.quadrature import (
 )
 from ..core.reference import reference_1d
 from ..optim.ravine import ravine_method
+from ..optim.ravine_options import EMMetricGradientStep, FixedShortSteps, NoSafeguard, PolyakRule, RavineOptions
 from ..core.validation import (
     _as_float_array,
     check_means,
@@ -438,9 +439,9 @@ def extreme_tangent_curvatures(objective, instance):
 
 
 def minimal_ravine_options(short_steps=2, step=1.0):
-    """Keyword arguments of :func:`gmmlit.optim.ravine.ravine_method` for the minimal
+    """The options of :func:`gmmlit.optim.ravine.ravine_method` for the minimal
     ravine method of the chapter on computing: ``short_steps`` preconditioned gradient
-    steps ``mu_i - step * grad_i L / E[psi_i]`` (``short="pgem"``, no over-relaxation),
+    steps ``mu_i - step * grad_i L / E[psi_i]`` (:class:`EMMetricGradientStep`, no over-relaxation),
     then one plain Polyak step with ``f* = 0`` (Euclidean, multiplier 1), no safeguard.
 
     The short step is in the continuum exactly the EM step, but built on the gradient of
@@ -448,9 +449,10 @@ def minimal_ravine_options(short_steps=2, step=1.0):
     objective (``theta*`` for the Bregman form), whereas EM from the discretised
     statistics has the stationary points of the textbook form.
     """
-    return dict(short="pgem", step=check_positive_float(step, "step"),
-                short_steps=check_positive_int(short_steps, "short_steps"), relaxation="off",
-                metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0, on_plateau="stop")
+    return RavineOptions(short_step=EMMetricGradientStep(size=check_positive_float(step, "step"), relaxation_cap=None),
+                         short_phase=FixedShortSteps(check_positive_int(short_steps, "short_steps")),
+                         polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0), safeguard=NoSafeguard(),
+                         hand_over=None)
 
 
 def run_floor_study(instance, driving, judge, start, *, blocks=40, short_steps=2, step=1.0):
@@ -478,8 +480,8 @@ def run_floor_study(instance, driving, judge, start, *, blocks=40, short_steps=2
     options = minimal_ravine_options(short_steps, step)
     out = {}
     for name, f in driving.items():
-        r = ravine_method(f, start, max_evals=1 + blocks * (short_steps + 1), tol=RUN_LOSS_FLOOR,
-                          record_means=True, **options)
+        r = ravine_method(f, start, options, max_evals=1 + blocks * (short_steps + 1), tol=RUN_LOSS_FLOOR,
+                          record_means=True)
         polyak = np.zeros(r.n_evals, dtype=bool)
         polyak[r.polyak_evals] = True
         out[name] = {

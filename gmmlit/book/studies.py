@@ -24,6 +24,8 @@ from ..optim.first_order import em, gradient_em
 from ..optim.ravine import ravine_method
 from ..optim.peers import bfgs, lbfgs, nesterov
 from ..optim.presets import PLAIN_POLYAK, POLYAK_ALONE
+from ..optim.ravine_options import (EMMetricGradientStep, EMStep, FixedShortSteps, GradientStep, LookaheadSafeguard,
+                                    NoSafeguard, PolyakRule, RavineOptions, TrialSafeguard, UntilGradientStalls)
 from ..core.validation import check_positive_float
 from ..theory.landscape import fit_power_law
 from ..core.instances import START_SCALE
@@ -75,7 +77,7 @@ def _summary(evals, budget):
 
 # ---------------------------------------------------------------------------- tuning
 def tuning_configurations(which="triangle"):
-    """The ravine configurations of the tuning table, as ``(label, options)`` pairs.
+    """The ravine configurations of the tuning table, as ``(label, RavineOptions)`` pairs.
 
     Labels name the short step (``EM``; ``PGEM``: gradient EM in EM's metric;
     ``GEM(step)``: gradient EM), the number ``K`` of short steps (or ``adaptive``), the
@@ -87,48 +89,51 @@ def tuning_configurations(which="triangle"):
     multipliers; the adaptive ratio; the safeguards; the defaults. ``which="figure1"``:
     the defaults, the defaults with EM short steps, and three plain variants.
     """
-    fixed = dict(f_star=0.0, on_plateau="stop", max_rejections=5, relaxation="off")  # as when the study was made
-    plain = dict(fixed, short="em", metric="euclidean", multiplier=1.0, safeguard="off")
-    best = dict(fixed, short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean", multiplier=3.0,
-                safeguard="off")
+    euclidean = PolyakRule(metric="euclidean", multiplier=1.0, target=0.0)
+    # as when the study was made: target 0, no hand-over, 5 rejections, no over-relaxation
+    plain = RavineOptions(short_step=EMStep(), polyak=euclidean, safeguard=NoSafeguard(), hand_over=None)
+    best = plain.replace(short_phase=UntilGradientStalls(ratio=0.5), polyak=PolyakRule("euclidean", 3.0, 0.0))
+    metric_gradient = EMMetricGradientStep(relaxation_cap=None)
     if which == "figure1":
         return [
-            ("default (no options)", {}),
-            ("default, but EM short steps", dict(short="em")),
-            ("default, but f*=0", dict(f_star=0.0)),
-            ("PGEM, adaptive K", dict(plain, short="pgem", short_steps="adaptive")),
-            ("PGEM, K=5", dict(plain, short="pgem", short_steps=5)),
-            ("PGEM, adaptive, x3", dict(best, short="pgem")),
+            ("default (no options)", RavineOptions()),
+            ("default, but EM short steps", RavineOptions(short_step=EMStep())),
+            ("default, but f*=0", RavineOptions(polyak=PolyakRule(target=0.0))),
+            ("PGEM, adaptive K", plain.replace(short_step=metric_gradient)),
+            ("PGEM, K=5", plain.replace(short_step=metric_gradient, short_phase=FixedShortSteps(5))),
+            ("PGEM, adaptive, x3", best.replace(short_step=metric_gradient)),
         ]
     if which != "triangle":
         raise ValueError(f"which must be 'triangle' or 'figure1', got {which!r}")
-    configs = [(f"EM, K={k}", dict(plain, short_steps=k)) for k in (1, 2, 3, 5, 10)]
+    configs = [(f"EM, K={k}", plain.replace(short_phase=FixedShortSteps(k))) for k in (1, 2, 3, 5, 10)]
     configs += [
-        ("EM, adaptive K", dict(plain, short_steps="adaptive")),
-        ("PGEM, adaptive K", dict(plain, short="pgem", short_steps="adaptive")),
-        ("GEM(1), K=3", dict(plain, short="gem", step=1.0, short_steps=3)),
-        ("GEM(1), K=10", dict(plain, short="gem", step=1.0, short_steps=10)),
-        ("GEM(1), adaptive", dict(plain, short="gem", step=1.0, short_steps="adaptive")),
-        ("GEM(8), K=3", dict(plain, short="gem", step=8.0, short_steps=3)),
-        ("GEM(8), adaptive", dict(plain, short="gem", step=8.0, short_steps="adaptive")),
-        ("EM, adaptive, em metric", dict(plain, short_steps="adaptive", metric="em")),
+        ("EM, adaptive K", plain),
+        ("PGEM, adaptive K", plain.replace(short_step=metric_gradient)),
+        ("GEM(1), K=3", plain.replace(short_step=GradientStep(size=1.0), short_phase=FixedShortSteps(3))),
+        ("GEM(1), K=10", plain.replace(short_step=GradientStep(size=1.0), short_phase=FixedShortSteps(10))),
+        ("GEM(1), adaptive", plain.replace(short_step=GradientStep(size=1.0))),
+        ("GEM(8), K=3", plain.replace(short_step=GradientStep(size=8.0), short_phase=FixedShortSteps(3))),
+        ("GEM(8), adaptive", plain.replace(short_step=GradientStep(size=8.0))),
+        ("EM, adaptive, em metric", plain.replace(polyak=PolyakRule("em", 1.0, 0.0))),
     ]
-    configs += [(f"EM, adaptive, x{m:g}", dict(best, multiplier=m)) for m in (1.5, 2.0, 3.0, 4.0)]
+    configs += [(f"EM, adaptive, x{m:g}", best.replace(polyak=PolyakRule("euclidean", m, 0.0)))
+                for m in (1.5, 2.0, 3.0, 4.0)]
     configs += [
-        ("EM, K=5, x3", dict(best, short_steps=5)),
-        ("EM, adaptive, x3, em metric", dict(best, metric="em")),
-        ("EM, adaptive, x4, em metric", dict(best, metric="em", multiplier=4.0)),
-        ("EM, adaptive, x5, em metric", dict(best, metric="em", multiplier=5.0)),
-        ("EM, adaptive(0.25), x3", dict(best, adaptive_ratio=0.25)),
-        ("EM, adaptive(0.8), x3", dict(best, adaptive_ratio=0.8)),
-        ("EM, adaptive, x1, safeguard=trial", dict(plain, short_steps="adaptive", safeguard="trial")),
-        ("EM, adaptive, x3, safeguard=trial", dict(best, safeguard="trial")),
-        ("EM, adaptive, x3, safeguard=lookahead", dict(best, safeguard="lookahead")),
-        ("default, but EM short steps", dict(short="em")),
-        ("default, but adaptive ratio 0.5", dict(adaptive_ratio=0.5)),
-        ("default, but no relaxation", dict(relaxation="off")),
-        ("default, but f*=0", dict(f_star=0.0)),
-        ("default (no options)", {}),
+        ("EM, K=5, x3", best.replace(short_phase=FixedShortSteps(5))),
+        ("EM, adaptive, x3, em metric", best.replace(polyak=PolyakRule("em", 3.0, 0.0))),
+        ("EM, adaptive, x4, em metric", best.replace(polyak=PolyakRule("em", 4.0, 0.0))),
+        ("EM, adaptive, x5, em metric", best.replace(polyak=PolyakRule("em", 5.0, 0.0))),
+        ("EM, adaptive(0.25), x3", best.replace(short_phase=UntilGradientStalls(ratio=0.25))),
+        ("EM, adaptive(0.8), x3", best.replace(short_phase=UntilGradientStalls(ratio=0.8))),
+        ("EM, adaptive, x1, safeguard=trial", plain.replace(safeguard=TrialSafeguard(max_rejections=5))),
+        ("EM, adaptive, x3, safeguard=trial", best.replace(safeguard=TrialSafeguard(max_rejections=5))),
+        ("EM, adaptive, x3, safeguard=lookahead", best.replace(safeguard=LookaheadSafeguard(max_rejections=5))),
+        ("default, but EM short steps", RavineOptions(short_step=EMStep())),
+        ("default, but adaptive ratio 0.5", RavineOptions(short_step=EMMetricGradientStep(relaxation_cap=0.5),
+                                                          short_phase=UntilGradientStalls(ratio=0.5))),
+        ("default, but no relaxation", RavineOptions(short_step=EMMetricGradientStep(relaxation_cap=None))),
+        ("default, but f*=0", RavineOptions(polyak=PolyakRule(target=0.0))),
+        ("default (no options)", RavineOptions()),
     ]
     return configs
 
@@ -144,7 +149,7 @@ def ravine_tuning_table(instance, objective, configs, seeds, *, tol=TARGET, max_
     rows = []
     for label, options in configs:
         evals = [
-            ravine_method(objective, x0, max_evals=max_evals, tol=tol, **options).evals_to(tol) for x0 in x0s
+            ravine_method(objective, x0, options, max_evals=max_evals, tol=tol).evals_to(tol) for x0 in x0s
         ]
         rows.append(dict(label=label, options=options, **_summary(evals, max_evals)))
     return rows
@@ -201,11 +206,12 @@ def polyak_contraction_factors(result, below=1e-6, over="trial"):
     return d[base[1:]][keep] / d[base[:-1]][keep]
 
 def polyak_factor_study(instance, objective, seeds, *, below=1e-6, tol=1e-14, max_evals=400,
-                        scale=START_SCALE, **options):
+                        scale=START_SCALE, options=PLAIN_POLYAK):
     """Contraction factors of accepted Polyak steps along ravine runs.
 
     By default the runs use the plain Polyak step (:data:`PLAIN_POLYAK`: Euclidean
-    metric, multiplier 1) with the default short phase; ``options`` override.
+    metric, multiplier 1) with the default short phase; ``options`` (a ``RavineOptions``)
+    replace it.
 
     Returns
     -------
@@ -214,10 +220,9 @@ def polyak_factor_study(instance, objective, seeds, *, below=1e-6, tol=1e-14, ma
     implied by each factor on a homogeneous quartic: ``f^2 = 1 - 7 cos^2 / 16``) and
     ``summary`` (min, quartiles, max, fraction in [0.74, 0.77]).
     """
-    opts = dict(PLAIN_POLYAK, **options)
     per_seed = []
     for x0 in starts(instance, seeds, scale):
-        r = ravine_method(objective, x0, max_evals=max_evals, tol=tol, minimizer=instance.means_star, **opts)
+        r = ravine_method(objective, x0, options, max_evals=max_evals, tol=tol, minimizer=instance.means_star)
         per_seed.append(polyak_contraction_factors(r, below))
     f = np.concatenate(per_seed)
     cos = np.sqrt(np.clip((1.0 - f ** 2) * 16.0 / 7.0, 0.0, 1.0))
@@ -227,25 +232,24 @@ def polyak_factor_study(instance, objective, seeds, *, below=1e-6, tol=1e-14, ma
         q75=float(np.quantile(f, 0.75)), max=float(f.max()),
         in_claim=float(np.mean((f >= 0.74) & (f <= 0.77))),
     )
-    return dict(factors=f, per_seed=per_seed, cos_angle=cos, summary=summary, options=opts)
+    return dict(factors=f, per_seed=per_seed, cos_angle=cos, summary=summary, options=options)
 
 
 # ---------------------------------------------------------------------------- factors along runs
 def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-6, tol=1e-14, scale=START_SCALE,
-                         **options):
+                         options=PLAIN_POLYAK.replace(safeguard=NoSafeguard())):
     """Trial and block factors of plain Polyak steps (:data:`gmmlit.optim.presets.PLAIN_POLYAK`:
     Euclidean, multiplier 1; no safeguard) along ravine runs from the seeded starts.
 
     The runs stop at ``L <= tol`` (as in :func:`gmmlit.book.studies.polyak_factor_study`), above the
-    floor of the integration rule. ``options`` override the other settings (default: the
-    defaults of the method). Returns
+    floor of the integration rule. ``options``: a ``RavineOptions`` (default: the plain
+    Polyak step without safeguard). Returns
     a dict with ``trial`` (:func:`gmmlit.book.studies.polyak_contraction_factors`) and
     ``block`` (the same with ``over="block"``), each concatenated over the seeds.
     """
-    opts = dict(PLAIN_POLYAK, safeguard="off", **options)
     trial, block = [], []
     for x0 in starts(instance, seeds, scale):
-        r = ravine_method(objective, x0, max_evals=max_evals, tol=tol, minimizer=instance.means_star, **opts)
+        r = ravine_method(objective, x0, options, max_evals=max_evals, tol=tol, minimizer=instance.means_star)
         trial.append(polyak_contraction_factors(r, below))
         block.append(polyak_contraction_factors(r, below, over="block"))
     return dict(trial=np.concatenate(trial), block=np.concatenate(block))
@@ -297,9 +301,10 @@ def fixed_k_study(instance, objective, means0, short_steps=(2, 3), max_evals=120
     """
     out = {}
     for k in short_steps:
-        r = ravine_method(objective, means0, max_evals=max_evals, minimizer=instance.means_star, short="em",
-                          short_steps=k, metric="euclidean", multiplier=1.0, safeguard="off", f_star=0.0,
-                          on_plateau="stop")
+        options = RavineOptions(short_step=EMStep(), short_phase=FixedShortSteps(k),
+                                polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0),
+                                safeguard=NoSafeguard(), hand_over=None)
+        r = ravine_method(objective, means0, options, max_evals=max_evals, minimizer=instance.means_star)
         b = contraction_breakdown(r)
         out[int(k)] = dict(
             breakdown_distance=None if b is None else b[1],
@@ -367,7 +372,7 @@ def f_star_zero_runs(floor, *, max_evals=300, variants=None):
     """What ravine runs with ``f_star = 0`` do on a misspecified instance.
 
     ``floor`` is a row of :func:`misspecification_floor`. Each variant (a label and
-    options of :func:`ravine_method`; by default the method with ``f_star = 0`` and each
+    a ``RavineOptions``; by default the method with ``f_star = 0`` and each
     safeguard, the plain Polyak step with ``f_star = 0``, the default method (whose
     target is estimated, ``f_star="adaptive"``) and the default method told the true
     ``f_star = L*``) runs
@@ -378,17 +383,18 @@ def f_star_zero_runs(floor, *, max_evals=300, variants=None):
     l_star = floor["L_star"]
     if variants is None:
         variants = [
-            ("f*=0, lookahead", dict(POLYAK_ALONE, f_star=0.0)),
-            ("f*=0, safeguard=off", dict(POLYAK_ALONE, f_star=0.0, safeguard="off")),
-            ("f*=0, safeguard=trial", dict(POLYAK_ALONE, f_star=0.0, safeguard="trial")),
-            ("plain Polyak, f*=0, lookahead", dict(POLYAK_ALONE, **PLAIN_POLYAK, f_star=0.0)),
-            ("f* adaptive", dict(POLYAK_ALONE)),
-            ("f*=L*", dict(POLYAK_ALONE, f_star=l_star)),
-            ("default (f* adaptive, then L-BFGS)", {}),
+            ("f*=0, lookahead", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),
+            ("f*=0, safeguard=off", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0), safeguard=NoSafeguard())),
+            ("f*=0, safeguard=trial", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0),
+                                                           safeguard=TrialSafeguard(max_rejections=5))),
+            ("plain Polyak, f*=0, lookahead", PLAIN_POLYAK.replace(safeguard=POLYAK_ALONE.safeguard)),
+            ("f* adaptive", POLYAK_ALONE),
+            ("f*=L*", POLYAK_ALONE.replace(polyak=PolyakRule(target=l_star))),
+            ("default (f* adaptive, then L-BFGS)", RavineOptions()),
         ]
     rows = []
     for label, options in variants:
-        r = ravine_method(floor["objective"], floor["start"], max_evals=max_evals, **options)
+        r = ravine_method(floor["objective"], floor["start"], options, max_evals=max_evals)
         rows.append(dict(
             delta_pi=floor["delta_pi"], variant=label, min_excess=float(r.losses.min()) / l_star - 1.0,
             final_excess=r.loss / l_star - 1.0, stop=r.stop_reason.value, n_evals=r.n_evals,
@@ -428,11 +434,11 @@ def main(argv=None):
 
     print("Contraction |theta+ - theta*| / |theta - theta*| of accepted plain Polyak steps "
           "(multiplier 1; Euclidean unless said) with L < 1e-6, by short phase:")
-    for label, options in [("EM, adaptive K (default short phase)", {}),
-                           ("GEM(8), adaptive K", dict(short="gem", step=8.0)),
-                           ("EM, K=5", dict(short_steps=5)),
-                           ("EM, adaptive K, EM metric", dict(metric="em"))]:
-        study = polyak_factor_study(inst, obj, seeds, **options)
+    for label, options in [("EM, adaptive K (default short phase)", PLAIN_POLYAK),
+                           ("GEM(8), adaptive K", PLAIN_POLYAK.replace(short_step=GradientStep(size=8.0))),
+                           ("EM, K=5", PLAIN_POLYAK.replace(short_phase=FixedShortSteps(5))),
+                           ("EM, adaptive K, EM metric", PLAIN_POLYAK.replace(polyak=PolyakRule("em", 1.0, 0.0)))]:
+        study = polyak_factor_study(inst, obj, seeds, options=options)
         s = study["summary"]
         print(f"  {label}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                          for k, v in s.items())

@@ -3,7 +3,7 @@
 * :func:`normal_spectrum`, :func:`paper_resolution`: the ``d m`` normal eigenvalues of a
   Hessian, and the step ``1 / lambda_max`` and number of short steps
   ``K = ceil(kappa ln(1 / rho))`` computed from them with numpy (independently of
-  :func:`gmmlit.optim.methods.start_curvature`, which ``ravine_method`` uses).
+  :func:`gmmlit.optim.ravine_options.start_curvature`, which ``ravine_method`` uses).
 * :func:`quartic_sphere_minimum`: the least value ``q`` of the ravine quartic ``Q_M`` on
   the unit sphere of ``T`` (a numerical estimate: the least of several local minima).
 * :func:`accuracy_level`: the level ``delta^2 = lambda_1 rho / (c_* q)`` down to which the
@@ -29,7 +29,9 @@ from ..core.geometry import cluster_weights, normal_basis, project_to_ravine, ta
 from ..core.objective import PopulationKL
 from ..core.quadrature import TrapezoidRule
 from ..core.validation import check_positive_float, check_positive_int
-from ..optim.methods import ravine_method
+from ..optim.presets import PAPER_METHOD
+from ..optim.ravine import ravine_method
+from ..optim.ravine_options import FixedShortSteps, GradientStep
 from ..theory.quartic import QuarticModel, angle_degrees
 
 #: Rule of the chapter's runs: the trapezoid rule with step 0.3 on the disc of radius 7
@@ -184,13 +186,11 @@ def block_diagnostics(objective, result, means_star, assignment, lambda_1, q, ma
     return out
 
 
-def paper_run(objective, means0, means_star, *, max_evals=400, record_means=True, **overrides):
-    """A run of the paper's method (:data:`gmmlit.PAPER_METHOD`, with ``overrides``)."""
-    from ..optim.presets import PAPER_METHOD
-
-    options = dict(PAPER_METHOD, **overrides)
-    return ravine_method(objective, means0, max_evals=max_evals, minimizer=means_star, record_means=record_means,
-                         **options)
+def paper_run(objective, means0, means_star, *, max_evals=400, record_means=True, **policies):
+    """A run of the paper's method (:data:`gmmlit.PAPER_METHOD`, with the given ``policies``
+    replaced, e.g. ``short_phase=FixedShortSteps(8)``)."""
+    return ravine_method(objective, means0, PAPER_METHOD.replace(**policies), max_evals=max_evals,
+                         minimizer=means_star, record_means=record_means)
 
 
 #: The per-block distance factor in the limit of the local-linear theorem (the Polyak step on
@@ -299,7 +299,8 @@ def rate_study(objective, means0, means_star, assignment, lambda_1, normal_eigen
     rows = []
     for label, multiplier, k in configs:
         step = multiplier * eta0
-        result = paper_run(objective, means0, means_star, max_evals=max_evals, step=step, short_steps=int(k))
+        result = paper_run(objective, means0, means_star, max_evals=max_evals, short_step=GradientStep(size=step),
+                           short_phase=FixedShortSteps(int(k)))
         diag = block_diagnostics(objective, result, means_star, assignment, lambda_1, q)
         rho = short_step_factor(normal_eigenvalues, step) ** int(k)
         delta2 = accuracy_level(lambda_1, q, rho) if rho < 1.0 else np.inf
@@ -340,6 +341,6 @@ def threshold_study(deltas, *, rule=THEOREM_RULE, max_evals=200, seed=0, scale=0
         rows.append(dict(delta_pi=float(delta), L_star=floor, kl=kl, ell=ell, tau=float(obj.loss(inst.means_star)),
                          least=float(run.losses[best]), best_eval=best, final=float(run.losses[-1]),
                          least_loss_0=float(np.min(loss_0[finite])), loss_0_at_best=float(loss_0[best]),
-                         margin=float(np.max(margin)), n_evals=run.n_evals, K=run.options["short_steps"],
+                         margin=float(np.max(margin)), n_evals=run.n_evals, K=run.options["short_phase"].count,
                          losses=run.losses, bases=np.asarray(run.polyak_base)))
     return rows

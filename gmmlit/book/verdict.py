@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
-from ..optim.methods import em, gradient_em
+from ..optim.first_order import em, gradient_em
 from ..optim.presets import PAPER_METHOD
+from ..optim.ravine_options import FixedShortSteps
 from . import theorems as th
 
 #: The five verdicts, exactly one per claim.
@@ -71,7 +72,8 @@ def local_evidence(max_evals=400):
     obj = inst.objective(th.THEOREM_RULE)
     x0, star = inst.start(0.3, 0), inst.means_star
     paper = th.paper_run(obj, x0, star, max_evals=max_evals, record_means=False)
-    k8 = th.paper_run(obj, x0, star, max_evals=max_evals, record_means=False, short_steps=8)
+    k8 = th.paper_run(obj, x0, star, max_evals=max_evals, record_means=False,
+                      short_phase=FixedShortSteps(8))
     gem = gradient_em(obj, x0, max_evals=max_evals, minimizer=star)
     return dict(paper=paper, k8=k8, gem=gem, paper_factors=_block_factors(paper), k8_factors=_block_factors(k8))
 
@@ -142,7 +144,7 @@ def evidence():
     fig2 = two_parameter_landscape((0.5, 0.5), grid_points=11)
     fig3 = compute_figure3()
     ratio3 = np.abs(fig3["offset"]) / fig3["path_tube_width"]
-    paper3 = compute_figure3(evals=80, options=dict(PAPER_METHOD))
+    paper3 = compute_figure3(evals=80, options=PAPER_METHOD)
     paper_ratio3 = np.abs(paper3["offset"]) / paper3["path_tube_width"]
     return dict(local=local_evidence(), fig1=figure1_evidence(), fig2=fig2,
                 fig3=dict(trial=ratio3[fig3["polyak_evals"]], back=ratio3[fig3["polyak_evals"] + 1],
@@ -179,7 +181,7 @@ def _found_polyak(ev):
 def _found_linear(ev):
     p, k8 = ev["local"]["paper"], ev["local"]["k8_factors"]
     brk = th.breakdown_index(k8)
-    return (f"linear down to an accuracy set by K (thm-local-linear): the paper's rule (K = {p.options['short_steps']}) "
+    return (f"linear down to an accuracy set by K (thm-local-linear): the paper's rule (K = {p.options['short_phase'].count}) "
             f"contracts by {np.median(ev['local']['paper_factors']):.3f} per block; with K = 8 the blocks stop "
             f"contracting after block {brk} (factor {k8[brk]:.3f}); a fixed K is not linear to theta*")
 

@@ -194,7 +194,7 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
         if ev.loss <= tol:
             stop, message = StopReason.TOLERANCE, f"L = {ev.loss:.3e} <= tol = {tol:.3e}"
             break
-        new_means = em_step(ev, means) if update == "em" else gradient_em_step(means, ev, step)
+        new_means = em_step(means, ev) if update == "em" else gradient_em_step(means, ev, step)
         new_weights = reestimate_weights(ev)
         if not (np.all(np.isfinite(new_means)) and np.all(np.isfinite(new_weights))):
             stop, message = StopReason.NON_FINITE, f"the update at iteration {it} is not finite"

@@ -1,8 +1,9 @@
 """What an optimisation run returns, and the recorder that builds it.
 
-Every driver in :mod:`gmmlit.optim.methods`, :mod:`gmmlit.optim.peers` evaluates the objective only
-through a :class:`Recorder`, which calls ``objective.evaluate`` (one pass over the
-integration nodes gives the loss, the gradient and the EM statistics), appends the loss
+Every driver in :mod:`gmmlit.optim.first_order`, :mod:`gmmlit.optim.ravine` and
+:mod:`gmmlit.optim.peers` evaluates the objective only through a :class:`Recorder`, which
+calls ``objective.evaluate`` (one pass over the integration nodes gives the loss, the
+gradient and the EM statistics), appends the loss
 (and, when asked, the distance to a known minimiser and the means) to the history, and
 decides whether the run must stop. The driver then hands its current point to
 :meth:`Recorder.finish`, which freezes everything into an :class:`OptimizationResult`.
@@ -37,10 +38,10 @@ class StopReason(str, Enum):
     #: The loss (or a step) was not finite.
     NON_FINITE = "non_finite"
     #: Too many consecutive trial steps were rejected: the Polyak safeguard of
-    #: :func:`gmmlit.optim.methods.ravine_method`, or the line search of a scipy method.
+    #: :func:`gmmlit.optim.ravine.ravine_method`, or the line search of a scipy method.
     REJECTED_STEPS = "rejected_steps"
-    #: The estimated floor of :func:`gmmlit.optim.methods.ravine_method` with
-    #: ``f_star="adaptive"`` is not below the loss: no Polyak step is left to take.
+    #: The estimated floor of :func:`gmmlit.optim.ravine.ravine_method` (a Polyak target
+    #: ``FloorEstimate()``) is not below the loss: no Polyak step is left to take.
     AT_FLOOR = "at_floor"
 
     def __str__(self):
@@ -51,6 +52,57 @@ def _frozen(array, dtype=float):
     a = np.array(array, dtype=dtype, copy=True)
     a.setflags(write=False)
     return a
+
+
+@dataclass(frozen=True, eq=False)
+class PolyakTrials:
+    """The Polyak trials of a run (the ravine method, GDPolyak), in order; empty for the
+    methods that take none.
+
+    Attributes
+    ----------
+    evals : ndarray of int (n_polyak,)
+        Indices into the run's ``losses`` of the evaluations at the trial points.
+    base : ndarray of int (n_polyak,)
+        For each trial, the index of the evaluation at the point the step started from.
+    accepted : ndarray of bool (n_polyak,)
+        Whether the trial point became the new iterate.
+    step_sizes : ndarray (n_polyak,)
+        The Polyak step length ``(L - f*) / <g, D g>`` (times the multiplier).
+    """
+
+    evals: np.ndarray
+    base: np.ndarray
+    accepted: np.ndarray
+    step_sizes: np.ndarray
+
+    @classmethod
+    def of(cls, evals=(), base=(), accepted=(), step_sizes=()):
+        """The record from sequences (frozen copies); no arguments: no trials."""
+        return cls(_frozen(evals, int), _frozen(base, int), _frozen(accepted, bool), _frozen(step_sizes))
+
+    def __len__(self):
+        return int(self.evals.shape[0])
+
+    @property
+    def n_accepted(self):
+        """Number of accepted trials."""
+        return int(np.sum(self.accepted))
+
+    def then(self, later, shift):
+        """These trials followed by ``later``'s, whose indices are shifted by ``shift``
+        (the evaluations made before them)."""
+        return PolyakTrials.of(np.concatenate([self.evals, later.evals + shift]),
+                               np.concatenate([self.base, later.base + shift]),
+                               np.concatenate([self.accepted, later.accepted]),
+                               np.concatenate([self.step_sizes, later.step_sizes]))
+
+    def as_structured(self):
+        """One structured array with fields ``eval``, ``base``, ``accepted`` and ``step_size``."""
+        out = np.zeros(len(self), dtype=[("eval", int), ("base", int), ("accepted", bool), ("step_size", float)])
+        out["eval"], out["base"], out["accepted"], out["step_size"] = (self.evals, self.base, self.accepted,
+                                                                       self.step_sizes)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,14 +124,6 @@ class OptimizationResult:
         ``|theta_k - theta*|`` for every evaluation, when a ``minimizer`` was given.
     grad_norms : ndarray (n_evals,)
         Euclidean norm of the gradient at every evaluation.
-    polyak_evals : ndarray of int (n_polyak,)
-        Indices into ``losses`` of the evaluations at Polyak trial points.
-    polyak_base : ndarray of int (n_polyak,)
-        For each trial, the index of the evaluation at the point the step started from.
-    polyak_accepted : ndarray of bool (n_polyak,)
-        Whether the trial point became the new iterate.
-    polyak_step_sizes : ndarray (n_polyak,)
-        The Polyak step length ``(L - f*) / <g, D g>`` (times the multiplier).
     n_evals : int
         Number of objective evaluations (``len(losses)``).
     wall_time : float
@@ -93,6 +137,10 @@ class OptimizationResult:
         The evaluated points, when the driver was called with ``record_means=True``.
     extras : mapping
         Method-specific information (for example scipy's iteration count).
+    polyak_trials : PolyakTrials
+        The Polyak trials of the run (none for methods without Polyak steps); their arrays
+        are also read as ``polyak_evals``, ``polyak_base``, ``polyak_accepted`` and
+        ``polyak_step_sizes``.
     """
 
     method: str
@@ -101,10 +149,6 @@ class OptimizationResult:
     losses: np.ndarray
     distances: np.ndarray | None
     grad_norms: np.ndarray
-    polyak_evals: np.ndarray
-    polyak_base: np.ndarray
-    polyak_accepted: np.ndarray
-    polyak_step_sizes: np.ndarray
     n_evals: int
     wall_time: float
     stop_reason: StopReason
@@ -112,6 +156,7 @@ class OptimizationResult:
     options: dict = field(default_factory=dict)
     means_history: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
+    polyak_trials: PolyakTrials = field(default_factory=PolyakTrials.of)
 
     @property
     def converged(self):
@@ -119,23 +164,34 @@ class OptimizationResult:
         return self.stop_reason == StopReason.TOLERANCE
 
     @property
+    def polyak_evals(self):
+        """:attr:`PolyakTrials.evals` of :attr:`polyak_trials`."""
+        return self.polyak_trials.evals
+
+    @property
+    def polyak_base(self):
+        """:attr:`PolyakTrials.base` of :attr:`polyak_trials`."""
+        return self.polyak_trials.base
+
+    @property
+    def polyak_accepted(self):
+        """:attr:`PolyakTrials.accepted` of :attr:`polyak_trials`."""
+        return self.polyak_trials.accepted
+
+    @property
+    def polyak_step_sizes(self):
+        """:attr:`PolyakTrials.step_sizes` of :attr:`polyak_trials`."""
+        return self.polyak_trials.step_sizes
+
+    @property
     def polyak(self):
-        """The Polyak trials as one structured array with fields ``eval``, ``base``,
-        ``accepted`` and ``step_size``."""
-        out = np.zeros(
-            self.polyak_evals.shape[0],
-            dtype=[("eval", int), ("base", int), ("accepted", bool), ("step_size", float)],
-        )
-        out["eval"] = self.polyak_evals
-        out["base"] = self.polyak_base
-        out["accepted"] = self.polyak_accepted
-        out["step_size"] = self.polyak_step_sizes
-        return out
+        """The Polyak trials as one structured array (:meth:`PolyakTrials.as_structured`)."""
+        return self.polyak_trials.as_structured()
 
     @property
     def n_polyak_accepted(self):
         """Number of accepted Polyak steps."""
-        return int(np.sum(self.polyak_accepted))
+        return self.polyak_trials.n_accepted
 
     def evals_to(self, level):
         """Number of evaluations until the first loss ``<= level`` (``None`` if never):
@@ -150,7 +206,7 @@ class OptimizationResult:
     def __repr__(self):
         return (
             f"OptimizationResult(method={self.method!r}, loss={self.loss:.3e}, n_evals={self.n_evals}, "
-            f"polyak={self.polyak_evals.shape[0]} ({self.n_polyak_accepted} accepted), "
+            f"polyak={len(self.polyak_trials)} ({self.n_polyak_accepted} accepted), "
             f"stop_reason={self.stop_reason.value!r}, wall_time={self.wall_time:.2f}s)"
         )
 
@@ -294,10 +350,6 @@ class Recorder:
             losses=_frozen(self.losses),
             distances=dist,
             grad_norms=_frozen(self.grad_norms),
-            polyak_evals=_frozen(self.polyak_evals, int),
-            polyak_base=_frozen(self.polyak_base, int),
-            polyak_accepted=_frozen(self.polyak_accepted, bool),
-            polyak_step_sizes=_frozen(self.polyak_sizes),
             n_evals=self.n_evals,
             wall_time=time.perf_counter() - self._start,
             stop_reason=self.stop_reason,
@@ -305,6 +357,7 @@ class Recorder:
             options=MappingProxyType(dict(self.options)),
             means_history=hist,
             extras=MappingProxyType(dict(self.extras)),
+            polyak_trials=PolyakTrials.of(self.polyak_evals, self.polyak_base, self.polyak_accepted, self.polyak_sizes),
         )
 
 
@@ -341,10 +394,6 @@ def chain_results(first, second, *, method=None, options=None):
         losses=cat(first.losses, second.losses),
         distances=distances,
         grad_norms=cat(first.grad_norms, second.grad_norms),
-        polyak_evals=cat(first.polyak_evals, np.asarray(second.polyak_evals) + shift, int),
-        polyak_base=cat(first.polyak_base, np.asarray(second.polyak_base) + shift, int),
-        polyak_accepted=cat(first.polyak_accepted, second.polyak_accepted, bool),
-        polyak_step_sizes=cat(first.polyak_step_sizes, second.polyak_step_sizes),
         n_evals=first.n_evals + second.n_evals,
         wall_time=first.wall_time + second.wall_time,
         stop_reason=second.stop_reason,
@@ -352,4 +401,5 @@ def chain_results(first, second, *, method=None, options=None):
         options=MappingProxyType(dict(first.options if options is None else options)),
         means_history=history,
         extras=MappingProxyType(extras),
+        polyak_trials=first.polyak_trials.then(second.polyak_trials, shift),
     )

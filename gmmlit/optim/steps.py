@@ -1,8 +1,11 @@
 """Single steps of the methods, as pure functions of the current point.
 
-Each step takes the objective and the current means (and, to avoid a second pass over
-the nodes, optionally the :class:`~gmmlit.core.objective.Evaluation` already computed there)
-and returns new means. The drivers of :mod:`gmmlit.optim.first_order` and
+Every step takes its arguments in one order: the current means, then the
+:class:`~gmmlit.core.objective.Evaluation` already computed there (one pass over the nodes
+gives the loss, the gradient and the EM statistics), then the step's own parameters; the
+one step that evaluates for itself, :func:`polyak_step`, takes the objective in place of
+the evaluation, first, as the drivers do. Each returns new means (or a
+:class:`PolyakStep`). The drivers of :mod:`gmmlit.optim.first_order` and
 :mod:`gmmlit.optim.ravine` compose them.
 """
 
@@ -28,18 +31,16 @@ def gradient_em_step(means, evaluation, step=1.0):
     return np.asarray(means) - step * evaluation.grad
 
 
-def em_step(evaluation, means=None):
-    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``.
+def em_step(means, evaluation):
+    """EM with fixed weights: ``mu_i = E[psi_i x] / E[psi_i]``, from the evaluation at ``means``.
 
     The means come from the log domain where a mass vanished
     (:meth:`gmmlit.core.objective.Evaluation.em_means`). A row that is still not finite (an
     objective without log-domain statistics, whose mass is exactly 0) keeps its student
-    in place when ``means`` is given.
+    in place.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         new = np.asarray(evaluation.em_means(), dtype=float)
-    if means is None:
-        return new
     return keep_in_place(new, means)
 
 
@@ -182,39 +183,41 @@ def floor_estimate(loss_old, grad_norm_old, loss_new, grad_norm_new, degree=4.0)
     return float(estimate)
 
 
-#: Kinds of short step accepted by :func:`short_step` (and by the ravine method).
-SHORT_STEP_KINDS = ("gem", "em", "pgem")
+#: Kinds of short step accepted by :func:`short_step` (the ravine method's short steps
+#: :mod:`gmmlit.optim.ravine_options` name them).
+SHORT_STEP_KINDS = ("gradient", "em", "em_metric_gradient")
 
 
-def short_step(means, evaluation, kind="gem", step=1.0):
+def short_step(means, evaluation, kind="gradient", step=1.0):
     """One short step from ``means`` using the evaluation there.
 
-    * ``kind="gem"``: gradient EM ``means - step * grad`` (:func:`gradient_em_step`).
+    * ``kind="gradient"``: gradient EM ``means - step * grad`` (:func:`gradient_em_step`).
     * ``kind="em"``: EM ``E[psi_i x] / E[psi_i]`` (:func:`em_step`; ``step`` unused).
-    * ``kind="pgem"``: gradient EM in EM's metric, ``mu_i - step * grad_i / E[psi_i]``
+    * ``kind="em_metric_gradient"``: gradient EM in EM's metric,
+      ``mu_i - step * grad_i / E[psi_i]``
       (the direction of :func:`polyak_direction` with ``metric="em"``).
 
     With ``step = 1`` the last two are the same map in the continuum, where
     ``grad_i = -E[psi_i (x - mu_i)]``. Discretised, they differ by the integration error
     of ``E_{p*}[e^s psi_i (x - mu_i)] = int p_theta psi_i (x - mu_i) = 0``: EM's fixed
-    points are those of the naive discretised loss, while ``"pgem"`` (through the
+    points are those of the naive discretised loss, while ``"em_metric_gradient"`` (through the
     gradient of the discretised Bregman loss) stops exactly at its stationary points.
     With a coarse rule EM therefore stalls along the ravine at a distance of order
-    ``(integration error)^(1/3)`` from ``theta*``, and ``"pgem"`` does not.
+    ``(integration error)^(1/3)`` from ``theta*``, and ``"em_metric_gradient"`` does not.
 
     Students whose mass vanished (``evaluation.vanishing``) move by EM's update from the
     log domain, ``mu_i + step (E[psi_i x] / E[psi_i] - mu_i)``, for both ``"em"`` and
-    ``"pgem"`` (far from the nodes ``e^s -> 0`` and the two coincide); a row that is
+    ``"em_metric_gradient"`` (far from the nodes ``e^s -> 0`` and the two coincide); a row that is
     still not finite keeps its student in place (:func:`keep_in_place`).
     """
-    if kind == "gem":
+    if kind == "gradient":
         return gradient_em_step(means, evaluation, step)
     if kind not in SHORT_STEP_KINDS:
         raise ValueError(f"short step kind must be one of {SHORT_STEP_KINDS}, got {kind!r}")
     means = np.asarray(means, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "em":
-            return em_step(evaluation, means)
+            return em_step(means, evaluation)
         new = means - step * polyak_direction(evaluation, "em")
         gone = vanishing_rows(evaluation)
         if np.any(gone):

@@ -5,7 +5,7 @@ starts, and what the test changes against EM.
 * :func:`far_rule_study`: from ``c + 3 N(0, I)`` starts on the ``d = 3, m = 3, n = 7``
   instance of the random-start benchmark, the default ravine method, the same without the
   test (``far_gap=None``) and EM with the same budget; the gap
-  :func:`gmmlit.optim.ravine.discretisation_gap` at every point of one run.
+  :func:`gmmlit.optim.ravine_phases.discretisation_gap` at every point of one run.
 * :func:`plot_far_rule`: (a) the gap along the evaluations with the threshold, (b) the
   losses of the three runs from that start.
 """
@@ -17,8 +17,9 @@ import numpy as np
 from ...bench.starts import random_start, three_cluster_instance
 from ...core.quadrature import ProductRule
 from ...optim.first_order import em
-from ...optim.presets import RAVINE_DEFAULTS
-from ...optim.ravine import discretisation_gap, ravine_method
+from ...optim.ravine import ravine_method
+from ...optim.ravine_options import EMMetricGradientStep, RavineOptions
+from ...optim.ravine_phases import discretisation_gap
 from .style import COLORS, new_figure
 
 #: Rule of the study (as the random-start benchmark's in ``d = 3``).
@@ -27,6 +28,9 @@ FAR_RULE = ProductRule(0.7, 5.0, 3)
 #: Seeds of the starts and the budget of every run.
 FAR_SEEDS = tuple(range(100, 108))
 FAR_BUDGET = 300
+
+#: The default method without the far-from-the-ravine test.
+NO_FAR_TEST = RavineOptions(short_step=EMMetricGradientStep(far_gap=None))
 
 
 def far_rule_study(seeds=FAR_SEEDS, budget=FAR_BUDGET, shown=None):
@@ -41,7 +45,7 @@ def far_rule_study(seeds=FAR_SEEDS, budget=FAR_BUDGET, shown=None):
     for seed in seeds:
         x0 = random_start(inst, seed)
         r = ravine_method(obj, x0, max_evals=budget, record_means=True)
-        plain = ravine_method(obj, x0, max_evals=budget, far_gap=None)
+        plain = ravine_method(obj, x0, NO_FAR_TEST, max_evals=budget)
         e = em(obj, x0, max_evals=budget)
         for key, res in (("default", r), ("no_test", plain), ("em", e)):
             finals[key].append(float(res.loss))
@@ -51,7 +55,7 @@ def far_rule_study(seeds=FAR_SEEDS, budget=FAR_BUDGET, shown=None):
     k = int(np.argmax(worse)) if shown is None and np.any(worse) else (0 if shown is None else int(shown))
     r, plain, e = runs[k]
     gaps = np.array([discretisation_gap(x, obj.evaluate(x))[0] for x in r.means_history])
-    return dict(finals=finals, seeds=np.array(seeds), shown=k, gaps=gaps, threshold=RAVINE_DEFAULTS["far_gap"],
+    return dict(finals=finals, seeds=np.array(seeds), shown=k, gaps=gaps, threshold=RavineOptions().short_step.far_gap,
                 losses=dict(default=np.asarray(r.losses), no_test=np.asarray(plain.losses), em=np.asarray(e.losses)))
 
 

@@ -38,6 +38,7 @@ from ...bench.parallel import map_trials, trial_seeds
 from ...core.quadrature import TrapezoidRule
 from ...optim.newton import local_floor
 from ...optim.presets import POLYAK_ALONE
+from ...optim.ravine_options import NoSafeguard, PolyakRule
 from ...optim.results import StopReason, first_crossing
 from ..accuracy import rule_errors
 from ...theory.landscape import fit_power_law
@@ -165,24 +166,25 @@ def evals_to(losses, level):
     return -1 if k is None else k
 
 
-#: The ravine-method runs of the chapter: name -> options on top of the defaults
-#: (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`). ``"L*"`` stands for the measured floor.
-#: They show the Polyak steps alone: a plateau stops the run (``on_plateau="stop"``,
-#: after 5 consecutive rejections) instead of handing over to L-BFGS. Figure 5 adds the
-#: default method (:func:`method_runs`).
+#: The ravine-method runs of the chapter: name -> the options as a function of the measured
+#: floor ``L*``, the default method with a fixed Polyak target. They show the Polyak steps
+#: alone (:data:`gmmlit.optim.presets.POLYAK_ALONE`): a plateau stops the run (after 5
+#: consecutive rejections) instead of handing over to L-BFGS. Figure 5 adds the default
+#: method (:func:`method_runs`).
 RAVINE_VARIANTS = {
-    "ravine_f0": dict(POLYAK_ALONE, f_star=0.0),
-    "ravine_f0_off": dict(POLYAK_ALONE, f_star=0.0, safeguard="off"),
-    "ravine_fstar_off": dict(POLYAK_ALONE, f_star="L*", safeguard="off"),
+    "ravine_f0": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0)),
+    "ravine_f0_off": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0), safeguard=NoSafeguard()),
+    "ravine_fstar_off": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=l_star),
+                                                            safeguard=NoSafeguard()),
 }
 
 
 def ravine_variant(objective, means0, variant, l_star, max_evals, record_means=False):
-    """Run the ravine method in one of :data:`RAVINE_VARIANTS` (``"L*"`` replaced by ``l_star``)."""
+    """Run the ravine method in one of :data:`RAVINE_VARIANTS` (with the floor ``l_star``)."""
     if variant not in RAVINE_VARIANTS:
         raise ValueError(f"variant must be one of {tuple(RAVINE_VARIANTS)}, got {variant!r}")
-    options = {k: (l_star if v == "L*" else v) for k, v in RAVINE_VARIANTS[variant].items()}
-    return ravine_method(objective, means0, max_evals=max_evals, record_means=record_means, **options)
+    options = RAVINE_VARIANTS[variant](l_star)
+    return ravine_method(objective, means0, options, max_evals=max_evals, record_means=record_means)
 
 
 def method_runs(objective, means0, l_star, max_evals):
@@ -190,7 +192,7 @@ def method_runs(objective, means0, l_star, max_evals):
     :data:`RAVINE_VARIANTS` from one start.
 
     Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em``,
-    ``ravine_default`` (:data:`gmmlit.optim.presets.RAVINE_DEFAULTS`: estimated target,
+    ``ravine_default`` (``RavineOptions()``: estimated target,
     hand-over to L-BFGS on a plateau) and the variant names.
     """
     runs = dict(

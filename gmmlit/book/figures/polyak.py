@@ -26,7 +26,8 @@ from ..accuracy import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
-from ...optim.presets import PAPER_METHOD, RAVINE_DEFAULTS
+from ...optim.presets import PAPER_METHOD
+from ...optim.ravine_options import EMStep, NoSafeguard, PolyakRule, RavineOptions, UntilGradientStalls
 from ...optim.first_order import em, gradient_em
 from ...optim.ravine import ravine_method
 from ...core.quadrature import ProductRule
@@ -47,8 +48,9 @@ FIGURE3_START = (0.8, 0.25)
 #: Options of the ravine method in Figure 3: EM short steps with the adaptive rule and the
 #: classical Polyak step (Euclidean, multiplier 1), whose contraction along the ravine the
 #: figure shows. Fixed here, so that the figure does not change with the defaults.
-FIGURE3_OPTIONS = dict(short="em", short_steps="adaptive", adaptive_ratio=0.5, metric="euclidean",
-                       multiplier=1.0, safeguard="off", f_star=0.0, on_plateau="stop")
+FIGURE3_OPTIONS = RavineOptions(short_step=EMStep(), short_phase=UntilGradientStalls(ratio=0.5),
+                                polyak=PolyakRule(metric="euclidean", multiplier=1.0, target=0.0),
+                                safeguard=NoSafeguard(), hand_over=None)
 
 #: Figure 3 draws the tube only where ``|s| <= 0.9``: farther out its half-width exceeds
 #: the radius of curvature of the ravine and the band would fold over.
@@ -133,8 +135,8 @@ def compute_figure3(*, seed=0, full=False, jobs=1, progress=None, evals=20, opti
     progress : callable or None
     evals : int
         Evaluations of the run.
-    options : dict or None
-        Options of :func:`gmmlit.optim.ravine.ravine_method`; default :data:`FIGURE3_OPTIONS`.
+    options : RavineOptions or None
+        The configuration of :func:`gmmlit.optim.ravine.ravine_method`; default :data:`FIGURE3_OPTIONS`.
 
     Returns
     -------
@@ -156,8 +158,8 @@ def compute_figure3(*, seed=0, full=False, jobs=1, progress=None, evals=20, opti
     v = unit_direction(tangent_basis(inst.weights, a, 1))
     s0, c0 = FIGURE3_START
     x0 = (s0 * v + c0 * u).reshape(2, 1)
-    opts = dict(FIGURE3_OPTIONS if options is None else options)
-    r = ravine_method(f, x0, max_evals=evals, minimizer=star, record_means=True, **opts)
+    opts = FIGURE3_OPTIONS if options is None else options
+    r = ravine_method(f, x0, opts, max_evals=evals, minimizer=star, record_means=True)
     lam = float(u @ f.hessian(star) @ u)
     s, e, lm = ravine_coordinates(f, star, a, r.means_history)
     ss = np.linspace(-0.3, 1.6, 96)
@@ -173,7 +175,7 @@ def compute_figure3(*, seed=0, full=False, jobs=1, progress=None, evals=20, opti
         path=r.means_history[:, :, 0], losses=np.array(r.losses),
         polyak_evals=np.array(r.polyak_evals), polyak_base=np.array(r.polyak_base),
         s=s, offset=e, ravine_loss=lm, path_tube_width=tube_half_width(lm, lam),
-        multiplier=float(opts.get("multiplier", RAVINE_DEFAULTS["multiplier"])),
+        multiplier=float(opts.polyak.multiplier),
     )
     if progress is not None:
         progress(1, 1)
@@ -273,7 +275,7 @@ def figure1_setting(seed=0):
 def _figure1_run(index, *, seed, max_evals):
     """Module-level worker: method ``FIGURE1_METHODS[index]`` on Figure 1's setting."""
     inst, objective = figure1_setting(seed)
-    method = dict(ravine=ravine_method, paper=partial(ravine_method, **PAPER_METHOD), gradient_em=gradient_em, em=em,
+    method = dict(ravine=ravine_method, paper=partial(ravine_method, options=PAPER_METHOD), gradient_em=gradient_em, em=em,
                   gdpolyak=partial(gdpolyak, gd_steps=FIGURE1_GD_STEPS))[FIGURE1_METHODS[index]]
     r = method(objective, inst.start(START_SCALE, seed), max_evals=max_evals, minimizer=inst.means_star)
     return dict(losses=np.array(r.losses), distances=np.array(r.distances),
@@ -324,7 +326,7 @@ def compute_figure1(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
     data["rule_nodes"] = int(objective.n_nodes)
     data["reference_nodes"] = int(inst.objective(FIGURE1_REFERENCE_RULE).n_nodes)
     data["em_displacement"] = em_step_at_minimizer(objective, inst.means_star)
-    data.update(d=inst.d, m=inst.m, n=inst.n, dim=inst.d, multiplier=float(RAVINE_DEFAULTS["multiplier"]))
+    data.update(d=inst.d, m=inst.m, n=inst.n, dim=inst.d, multiplier=float(RavineOptions().polyak.multiplier))
     return data
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from ...core.geometry import cluster_bias, cluster_weights, intra_cluster_dispersion, tangent_projector
 from ...core.instances import triangle_instance
 from ...theory.landscape import loglog_slope
-from ...optim.presets import RAVINE_DEFAULTS
+from ...optim.ravine_options import RavineOptions
 from ...optim.first_order import gradient_em
 from ...optim.ravine import ravine_method
 from ...core.quadrature import TrapezoidRule
@@ -334,7 +334,7 @@ def compute_figure4(*, seed=0, full=False, jobs=1, progress=None):
     if progress is not None:
         progress(1, 1)
     data["seed"] = seed
-    data["ravine_multiplier"] = float(RAVINE_DEFAULTS["multiplier"])
+    data["ravine_multiplier"] = float(RavineOptions().polyak.multiplier)
     return data
 
 
