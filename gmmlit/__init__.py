@@ -6,7 +6,6 @@ Charisopoulos, "Local linear convergence of gradient methods for overparameteriz
 Gaussian mixtures" (arXiv 2605.30936, 2026).
 """
 
-from . import _moved
 from .core import instances
 from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
 from .core.mixture import Mixture
@@ -40,8 +39,6 @@ from .core.quadrature import (
     TrapezoidRule,
     default_rule,
 )
-
-_moved.install()
 
 __version__ = "0.2.0"
 

@@ -1,21 +1,18 @@
 """The package's architecture: the library (``core``, ``optim``) stands on its own, no module
-imports another in a cycle, ``import gmmlit`` stays light, and old module paths still work.
+imports another in a cycle, and ``import gmmlit`` stays light.
 
 The import graph is read from the source (every ``import`` statement, also those inside
 functions), so a lazy import cannot hide a cycle or a library-to-book dependency.
 """
 
 import ast
-import importlib
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
 import gmmlit
-from gmmlit import _moved
 
 PACKAGE = Path(gmmlit.__file__).resolve().parent
 LIBRARY = ("gmmlit.core", "gmmlit.optim")
@@ -133,24 +130,3 @@ def test_import_gmmlit_is_light():
             "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-@pytest.mark.parametrize("old", sorted(_moved.MOVED))
-def test_old_module_paths_resolve_to_the_new_modules(old):
-    new = importlib.import_module(_moved.MOVED[old])
-    sys.modules.pop(f"gmmlit.{old}", None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        aliased = importlib.import_module(f"gmmlit.{old}")
-    assert aliased is new
-    assert aliased.__spec__.name == _moved.MOVED[old]
-    assert any(issubclass(w.category, DeprecationWarning) and _moved.MOVED[old] in str(w.message) for w in caught)
-
-
-def test_old_submodule_path_of_a_moved_package():
-    from gmmlit.book.figures import style
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        old = importlib.import_module("gmmlit.figures.style")
-    assert old is style

@@ -2,7 +2,6 @@
 explicit state machine, the hand-over as a composition, the thin re-export module."""
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pytest
@@ -73,15 +72,3 @@ def test_then_on_plateau_composes_two_drivers():
     assert budget.stop_reason == StopReason.BUDGET and "switch_eval" not in budget.extras
     with pytest.raises(TypeError, match="second"):
         then_on_plateau(first, "lbfgs")
-
-
-def test_old_module_paths_still_import():
-    import gmmlit.optim.methods as methods
-
-    for name in ("ravine_method", "gradient_em", "em", "short_step", "relaxation_factor", "accept_polyak",
-                 "short_phase_done", "check_start", "check_choice", "SHORT_STEP_KINDS", "PLATEAU_LBFGS_MEMORY"):
-        assert hasattr(methods, name), name
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import gmmlit.methods as old
-    assert old is methods

@@ -12,7 +12,7 @@ import pytest
 import gmmlit
 from gmmlit.book import theorems as th
 from gmmlit.core.geometry import tangent_basis
-from gmmlit.optim.methods import ravine_method
+from gmmlit.optim.ravine import ravine_method
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,8 @@ from ..core.instances import make_instance
 from ..core.mixture import Mixture
 from ..core.sample import SampleNLL
 from ..core.validation import check_positive_int
-from ..optim.methods import em, gradient_em, ravine_method
+from ..optim.first_order import em, gradient_em
+from ..optim.ravine import ravine_method
 from ..optim.peers import lbfgs
 from .accuracy import discrete_minimiser, predicted_naive_offset, two_student_model
 

@@ -3,7 +3,7 @@
 * :func:`normal_spectrum`, :func:`paper_resolution`: the ``d m`` normal eigenvalues of a
   Hessian, and the step ``1 / lambda_max`` and number of short steps
   ``K = ceil(kappa ln(1 / rho))`` computed from them with numpy (independently of
-  :func:`gmmlit.optim.methods.start_curvature`, which ``ravine_method`` uses).
+  :func:`gmmlit.optim.ravine.start_curvature`, which ``ravine_method`` uses).
 * :func:`quartic_sphere_minimum`: the least value ``q`` of the ravine quartic ``Q_M`` on
   the unit sphere of ``T`` (a numerical estimate: the least of several local minima).
 * :func:`accuracy_level`: the level ``delta^2 = lambda_1 rho / (c_* q)`` down to which the
@@ -29,7 +29,7 @@ from ..core.geometry import cluster_weights, normal_basis, project_to_ravine, ta
 from ..core.objective import PopulationKL
 from ..core.quadrature import TrapezoidRule
 from ..core.validation import check_positive_float, check_positive_int
-from ..optim.methods import ravine_method
+from ..optim.ravine import ravine_method
 from ..theory.quartic import QuarticModel, angle_degrees
 
 #: Rule of the chapter's runs: the trapezoid rule with step 0.3 on the disc of radius 7

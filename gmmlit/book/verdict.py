@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
-from ..optim.methods import em, gradient_em
+from ..optim.first_order import em, gradient_em
 from ..optim.presets import PAPER_METHOD
 from . import theorems as th
 
