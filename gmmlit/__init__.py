@@ -11,8 +11,8 @@ from .core.instances import Instance, figure1_instance, make_instance, misspecif
 from .core.mixture import Mixture
 from .core.objective import Evaluation, PopulationKL, bregman_integrand
 from .core.sample import SampleNLL
+from .core.assignment import best_assignment, weight_mismatch
 from .core.geometry import (
-    best_assignment,
     cluster_bias,
     current_delta_pi,
     distance,
@@ -22,7 +22,6 @@ from .core.geometry import (
     project_to_ravine,
     tangent_basis,
     tangent_projector,
-    weight_mismatch,
 )
 from .optim.global_phase import GlobalPhaseResult, global_phase
 from .optim.first_order import em, gradient_em
