@@ -17,7 +17,7 @@ import functools
 import numpy as np
 import pytest
 
-from gmmlit.book.accuracy import (
+from gmmlit.book.computing import (
     bregman_evaluation_errors,
     discrete_minimiser,
     predicted_naive_offset,

@@ -13,10 +13,11 @@ import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
 from gmmlit.optim.newton import local_floor  # noqa: E402
-from gmmlit.book.figures import global_phase as fig_global  # noqa: E402
-from gmmlit.book.figures import misspecified as fig_mis  # noqa: E402
+from gmmlit.book import global_phase as fig_global  # noqa: E402
+from gmmlit.book import misspecified as fig_mis  # noqa: E402
 from gmmlit.bench.parallel import trial_seeds  # noqa: E402
-from gmmlit.book.studies import START_SCALE, kl_of_cluster_weights  # noqa: E402
+from gmmlit.book.misspecified import kl_of_cluster_weights  # noqa: E402
+from gmmlit.core.instances import START_SCALE  # noqa: E402
 
 
 def assert_same_tree(a, b, path="data"):

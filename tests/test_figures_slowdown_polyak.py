@@ -15,9 +15,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
-from gmmlit.book.figures import polyak as fp  # noqa: E402
-from gmmlit.book.figures import slowdown as fs  # noqa: E402
-from gmmlit.book import studies  # noqa: E402
+from gmmlit.book.polyak import figures as fp  # noqa: E402
+from gmmlit.book import slowdown as fs  # noqa: E402
+from gmmlit.book.polyak import studies  # noqa: E402
 from gmmlit.theory import quartic  # noqa: E402
 from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_iterates, quartic_polyak_step  # noqa: E402
 

@@ -239,7 +239,7 @@ def test_figure2_data_and_plot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gmmlit.book.figures.landscape import compute_figure2, plot_figure2
+    from gmmlit.book.ravine import compute_figure2, plot_figure2
 
     data = compute_figure2(seed=0, full=False)
     assert data["loss_grid"].shape == (data["mu2"].size, data["mu1"].size)
@@ -272,7 +272,7 @@ def test_hessian_spectrum_figure_checks_rank():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gmmlit.book.figures.landscape import hessian_spectrum_figure
+    from gmmlit.book.gradient_hessian import hessian_spectrum_figure
 
     lam = np.array([1e-17, -2e-17, 0.3, 0.5])
     fig = hessian_spectrum_figure(lam, 2)

@@ -21,7 +21,7 @@ from .assignment import (  # noqa: F401  (re-exported: the geometry's public nam
     cluster_weights,
     weight_mismatch,
 )
-from .validation import check_means, check_positive_float, check_weights
+from .validation import _as_float_array, check_means, check_positive_float, check_weights
 
 
 def minimizer(teacher, weights, *, tol=GROUPING_TOL):
@@ -186,3 +186,42 @@ def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max
         hn = basis.T @ objective.hessian(theta) @ basis
         c = c - np.linalg.solve(hn, gn)
     return (star.ravel() + v + basis @ c).reshape(n, d)
+
+
+def affine_span_basis(points, tol=1e-10, *, complement=False):
+    """Origin and orthonormal basis of the affine span of ``points`` (rows).
+
+    The span's dimension is the number of singular values of the differences
+    ``points[1:] - points[0]`` above ``tol * max(1, max |difference|)``.
+
+    Parameters
+    ----------
+    points : array_like, shape (p, d)
+    tol : float
+        Relative rank tolerance.
+    complement : bool
+        Also return an orthonormal basis of the span's orthogonal complement (a full SVD
+        is computed only then).
+
+    Returns
+    -------
+    origin : ndarray, shape (d,)
+        ``points[0]``.
+    basis : ndarray, shape (d, k)
+        Orthonormal columns spanning the directions of the affine span.
+    orthogonal : ndarray, shape (d, d - k)
+        Only when ``complement``: orthonormal columns spanning the rest of ``R^d``.
+    """
+    p = _as_float_array(points, "points")
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise ValueError(f"points must be a non-empty 2-D array (rows are points), got shape {p.shape}")
+    d = p.shape[1]
+    origin = p[0].copy()
+    diffs = p[1:] - origin
+    if diffs.shape[0] == 0:
+        empty = np.zeros((d, 0))
+        return (origin, empty, np.eye(d)) if complement else (origin, empty)
+    u, sv, _ = np.linalg.svd(diffs.T, full_matrices=complement)
+    scale = max(1.0, float(np.max(np.abs(diffs))))
+    rank = int(np.sum(sv > tol * scale))
+    return (origin, u[:, :rank], u[:, rank:]) if complement else (origin, u[:, :rank])

@@ -181,3 +181,28 @@ def misspecified_instance(delta_pi, n=10, side=6.0, seed=0, dim=2):
     target = np.array(teacher.weights) + np.array([delta / 2, -delta / 2, 0.0])
     w, a = split_weights(target, proportional_counts(teacher.weights, n), seed)
     return make_instance(teacher, w / w.sum(), a, name=f"misspecified(Delta_pi={delta:g})")
+
+
+#: Seed of the second teacher of Figure 5 (:func:`gmmlit.core.instances.random_teacher` with
+#: ``m = 3``, ``d = 2``): weights 0.33/0.45/0.22, pairwise distances 5.2, 6.9 and 12.1.
+GENERAL_TEACHER_SEED = 1
+
+
+def general_misspecified_instance(delta_pi, *, n=10, teacher_seed=GENERAL_TEACHER_SEED, split_seed=0, dim=2):
+    """A random teacher (``m = 3``) whose cluster weights are off by ``Delta_pi``.
+
+    The teacher is :func:`gmmlit.core.instances.random_teacher` ``(3, dim, seed=teacher_seed)``;
+    mass ``delta_pi / 2`` moves from its lightest to its heaviest component, and the
+    ``n`` students split these cluster weights (:func:`gmmlit.core.instances.split_weights`),
+    so the grouping has ``sum_j |w_j - pi*_j| = delta_pi``.
+    """
+    delta = check_positive_float(delta_pi, "delta_pi", allow_zero=True)
+    teacher = random_teacher(3, dim, seed=teacher_seed)
+    shift = np.zeros(3)
+    shift[np.argmax(teacher.weights)] += delta / 2
+    shift[np.argmin(teacher.weights)] -= delta / 2
+    target = teacher.weights + shift
+    if np.any(target <= 0):
+        raise ValueError(f"delta_pi = {delta} is too large for the lightest teacher weight {teacher.weights.min():.3g}")
+    w, a = split_weights(target, proportional_counts(teacher.weights, n), split_seed)
+    return make_instance(teacher, w / w.sum(), a, name=f"random teacher {teacher_seed} (Delta_pi={delta:g})")

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from .geometry import affine_span_basis
 from .validation import check_positive_float, check_positive_int
 
 #: Largest number of nodes per teacher component a rule may build before it refuses.
@@ -86,15 +87,10 @@ def _check_size(count, what):
 
 def teacher_span_basis(teacher, tol=1e-9):
     """Orthonormal basis ``(U_span, U_orth)`` of R^d: the directions spanned by the
-    differences of the teacher means, and their orthogonal complement."""
-    d = teacher.dim
-    diffs = teacher.means[1:] - teacher.means[:1]
-    if diffs.shape[0] == 0:
-        return np.zeros((d, 0)), np.eye(d)
-    u, sv, _ = np.linalg.svd(diffs.T, full_matrices=True)
-    scale = max(1.0, float(np.max(np.abs(diffs))))
-    rank = int(np.sum(sv > tol * scale))
-    return u[:, :rank], u[:, rank:]
+    differences of the teacher means (:func:`gmmlit.core.geometry.affine_span_basis`), and
+    their orthogonal complement."""
+    _, span, orthogonal = affine_span_basis(teacher.means, tol, complement=True)
+    return span, orthogonal
 
 
 class IntegrationRule:

@@ -22,7 +22,7 @@ from functools import partial
 
 import numpy as np
 
-from ..accuracy import rule_errors
+from ..computing import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
 from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
@@ -33,7 +33,7 @@ from ...core.quadrature import ProductRule
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
 from ...optim.peers import gdpolyak
 from ...bench.parallel import map_trials
-from .style import COLORS, POLYAK_MARKER, new_figure
+from ..style import COLORS, POLYAK_MARKER, new_figure
 from ...core.instances import START_SCALE
 
 

@@ -19,7 +19,7 @@ from ...core.quadrature import ProductRule
 from ...optim.first_order import em
 from ...optim.presets import RAVINE_DEFAULTS
 from ...optim.ravine import discretisation_gap, ravine_method
-from .style import COLORS, new_figure
+from ..style import COLORS, new_figure
 
 #: Rule of the study (as the random-start benchmark's in ``d = 3``).
 FAR_RULE = ProductRule(0.7, 5.0, 3)
