@@ -28,7 +28,8 @@ from ..optim.presets import RAVINE_DEFAULTS
 from ..optim.first_order import gradient_em
 from ..optim.ravine import ravine_method
 from ..core.quadrature import TrapezoidRule
-from ..theory.quartic import gradient_descent, ravine_quartic_form
+from ..theory.quartic import ravine_quartic_form
+from ..theory.quartic_descent import gradient_descent
 from ..core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
 from .style import COLORS, POLYAK_MARKER, new_figure
 from ..core.instances import START_SCALE

@@ -32,7 +32,8 @@ from ..core.objective import PopulationKL
 from ..core.quadrature import TrapezoidRule
 from ..core.validation import check_positive_float, check_positive_int
 from ..optim.ravine import ravine_method
-from ..theory.quartic import QuarticModel, angle_degrees
+from ..theory.quartic import QuarticModel
+from ..theory.quartic_polyak import angle_degrees
 from .style import new_figure
 
 #: Rule of the chapter's runs: the trapezoid rule with step 0.3 on the disc of radius 7

@@ -9,7 +9,7 @@ alternating method".
   against the evaluation count for the ravine method, gradient EM and EM on the setting
   of the paper's Figure 1 (``d = 5``, ``m = 3``, ``n = 20``), with the default rule and
   its accuracy measured against a finer one.
-* The Polyak step on the quartic model of the ravine (:mod:`gmmlit.theory.quartic`): factors at
+* The Polyak step on the quartic model of the ravine (:mod:`gmmlit.theory.quartic_polyak`): factors at
   random directions and along iterated steps with a step multiplier, and the multipliers
   of the induced map on directions.
 * The tube: its half-width ``sqrt(2 L_M / lambda_N)``.
