@@ -24,9 +24,8 @@ from gmmlit.book.computing import (
     probe_point,
     reduced_loss_and_grad,
     relative_error,
-    two_student_model,
 )
-from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher
+from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher, two_student_model
 from gmmlit.core.mixture import Mixture
 from gmmlit.core.objective import PopulationKL
 from gmmlit.core.quadrature import ExplicitRule, MonteCarloRule, SobolRule, TrapezoidRule

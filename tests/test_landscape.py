@@ -8,6 +8,7 @@ from scipy import integrate
 
 import gmmlit
 from gmmlit.core.geometry import normal_basis, tangent_basis
+from gmmlit.core.instances import two_parameter_instance
 from gmmlit.theory.landscape import (
     cubic_ravine_coefficient_1d,
     loglog_slope,
@@ -17,7 +18,6 @@ from gmmlit.theory.landscape import (
     normal_gradient_along_line,
     quartic_constants_vs_separation,
     ravine_normal_offsets,
-    two_parameter_instance,
     two_parameter_landscape,
     unit_direction,
 )

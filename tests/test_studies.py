@@ -3,7 +3,7 @@
 Instance: d = 2, m = 3 teacher components on a triangle of side 6 (weights 0.5/0.3/0.2),
 n = 10 students whose weights group exactly, starts theta* + 0.3 N(0, I). One evaluation
 with the default rule costs about 13 ms on one core; the long runs of the claims live in
-``python -m gmmlit.book.polyak.studies``, the tests use the budgets noted at each test.
+``python -m gmmlit.book.polyak``, the tests use the budgets noted at each test.
 """
 
 import numpy as np
@@ -34,7 +34,7 @@ def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
 
 
 def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
-    # The claim on the default rule is measured in ``python -m gmmlit.book.polyak.studies`` (5000
+    # The claim on the default rule is measured in ``python -m gmmlit.book.polyak`` (5000
     # evaluations cost about a minute per method). Here the same objective is discretised
     # by a coarser trapezoid rule (h = 0.5, radius 7; 23x fewer nodes): the Bregman form
     # keeps theta* an exact minimiser with L = 0 and the same tangent space for every

@@ -25,14 +25,13 @@ import time
 import numpy as np
 
 from ..core.geometry import normal_projector, tangent_projector
-from ..core.instances import make_instance
-from ..core.mixture import Mixture
+from ..core.instances import sample_instance, two_student_model
 from ..core.sample import SampleNLL
 from ..core.validation import check_positive_int
 from ..optim.first_order import em, gradient_em
 from ..optim.ravine import ravine_method
 from ..optim.peers import lbfgs
-from .computing import discrete_minimiser, predicted_naive_offset, two_student_model
+from .computing import discrete_minimiser, predicted_naive_offset
 from .style import COLORS, new_figure
 
 #: Budget of gradient EM in :func:`convergence_study`: it is the slowest method on samples, and
@@ -193,14 +192,6 @@ def reference_minimiser(objective, candidates, *, gtol=1e-11):
     best = candidates[int(np.argmin(losses))]
     means, loss = discrete_minimiser(objective, best, gtol=gtol)
     return means, loss, float(np.abs(objective.grad(means)).max()), float(np.linalg.eigvalsh(objective.hessian(means))[0])
-
-
-def sample_instance():
-    """Teacher ``0.5 N((-2, 0), I) + 0.5 N((2, 0), I)``; three students, the left
-    component split in two (weights ``0.25, 0.25, 0.5``): the smallest overparameterized
-    mixture with a cluster of two students and one alone."""
-    teacher = Mixture(np.array([0.5, 0.5]), np.array([[-2.0, 0.0], [2.0, 0.0]]))
-    return make_instance(teacher, np.array([0.25, 0.25, 0.5]), np.array([0, 0, 1]), name="two clusters, three students")
 
 
 def time_run(driver, objective, means0, **options):

@@ -2,7 +2,7 @@
 reduction to the affine span of the means (chapter "Computing population quantities").
 
 * the floor of the naive form: :class:`~gmmlit.core.quadrature.MonteCarloRule`,
-  :func:`two_student_model`, :func:`discrete_minimiser`, :func:`predicted_naive_offset`,
+  :func:`gmmlit.core.instances.two_student_model`, :func:`discrete_minimiser`, :func:`predicted_naive_offset`,
   :func:`naive_minimiser_study`, :func:`loss_floor_along_path`, :func:`minimal_ravine_options`,
   :func:`run_floor_study`;
 * the exact reduction to the affine span of the means (basis:
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.geometry import affine_span_basis, distance, normal_projector, tangent_projector
-from ...core.instances import make_instance
+from ...core.instances import two_student_model
 from ...core.mixture import Mixture
 from ...core.objective import PopulationKL
 from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
@@ -29,15 +29,6 @@ RUN_LOSS_FLOOR = 1e-28
 
 
 # ============================================================================ the floor of the naive form
-def two_student_model(dim=2):
-    """Teacher ``N(0, I_dim)``; two students with weights ``1/2`` (``theta* = 0``).
-
-    The simplest overparameterized problem: ``T = {v_1 = -v_2}`` has dimension ``dim``
-    and ``L(theta* + (u, -u)) = |u|^4 / 4 + O(|u|^6)``.
-    """
-    dim = check_positive_int(dim, "dim")
-    teacher = Mixture(np.ones(1), np.zeros((1, dim)))
-    return make_instance(teacher, np.array([0.5, 0.5]), np.array([0, 0]), name=f"two students (d={dim})")
 
 
 def discrete_minimiser(objective, start, *, gtol=1e-12, max_iter=200):
@@ -67,7 +58,7 @@ def discrete_minimiser(objective, start, *, gtol=1e-12, max_iter=200):
 
 
 def predicted_naive_offset(z, w):
-    """Predicted distance of the naive discrete minimiser from ``theta*`` in :func:`two_student_model`.
+    """Predicted distance of the naive discrete minimiser from ``theta*`` in :func:`gmmlit.core.instances.two_student_model`.
 
     With nodes ``z_k``, weights ``w_k`` (mean ``zbar``, covariance ``S``), the naive
     discrete loss at students ``c +- u`` is, to fourth order,
@@ -91,7 +82,7 @@ def predicted_naive_offset(z, w):
 
 
 def naive_minimiser_study(rule_factory, sizes, seeds, *, dim=2, minimise=True):
-    """Distance from ``theta*`` of the naive discrete minimiser of :func:`two_student_model`.
+    """Distance from ``theta*`` of the naive discrete minimiser of :func:`gmmlit.core.instances.two_student_model`.
 
     Parameters
     ----------

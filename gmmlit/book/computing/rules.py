@@ -8,7 +8,7 @@ chapter "Computing population quantities", the accuracy tests and the cost bench
   (as text: :func:`gmmlit.bench.tables.format_rows` with :func:`error_table_columns`);
 * cost: the timings of :func:`rule_error_table` (with :func:`gmmlit.bench.tables.best_time`
   and the baseline :func:`gmmlit.bench.kernel.floor_time`);
-* trapezoid against Gauss-Hermite in one dimension: :func:`two_teacher_problem`,
+* trapezoid against Gauss-Hermite in one dimension: :func:`gmmlit.core.instances.two_teacher_problem`,
   :func:`quadrature_convergence_1d`;
 * the Bregman integrand ``e^s - 1 - s`` for small ``s``: :func:`bregman_evaluation_errors`.
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from ...bench.tables import best_time
 from ...core.geometry import tangent_basis
-from ...core.instances import make_instance
+from ...core.instances import two_teacher_problem
 from ...core.mixture import Mixture
 from ...core.objective import PopulationKL, bregman_integrand
 from ...core.quadrature import ExplicitRule, GaussHermiteRule, ProductRule, TrapezoidRule, teacher_span_basis
@@ -182,20 +182,12 @@ def error_table(rows, points, caption=None):
 
 
 # ============================================================================ trapezoid vs Gauss-Hermite
-def two_teacher_problem(separation, teacher_weights=(0.6, 0.4), counts=(2, 2), seed=0):
-    """A ``d = 1`` instance: teacher means ``0`` and ``separation``, students split per cluster."""
-    from ..core.instances import split_weights
-
-    separation = check_positive_float(separation, "separation")
-    teacher = Mixture(np.asarray(teacher_weights, dtype=float), np.array([[0.0], [separation]]))
-    w, a = split_weights(teacher.weights, list(counts), seed=seed)
-    return make_instance(teacher, w, a, name=f"two teachers (separation {separation:g})")
 
 
 def quadrature_convergence_1d(separations, steps, orders, *, dist=0.1, seed=0, radius=10.0):
     """Relative error of trapezoid and Gauss-Hermite rules against the mpmath reference.
 
-    For each separation ``D`` the instance is :func:`two_teacher_problem` ``(D)`` at the
+    For each separation ``D`` the instance is :func:`gmmlit.core.instances.two_teacher_problem` ``(D)`` at the
     point :func:`probe_point` ``(dist, "random", seed)``. The error of a rule is the
     larger of the relative errors of loss and gradient.
 

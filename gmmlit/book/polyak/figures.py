@@ -25,7 +25,8 @@ import numpy as np
 from ..computing import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
-from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
+from ...core.instances import two_parameter_instance
+from ...theory.landscape import loss_on_grid, two_parameter_ravine_curve, unit_direction
 from ...optim.presets import PAPER_METHOD, RAVINE_DEFAULTS
 from ...optim.first_order import em, gradient_em
 from ...optim.ravine import ravine_method

@@ -4,7 +4,7 @@ factor of the Polyak step; :func:`main` adds the floor reached when the weights 
 exactly (:mod:`gmmlit.book.misspecified.floor`).
 
 Each study is a function returning plain data (lists of dicts, arrays); :func:`main`
-runs them all and prints tables (``python -m gmmlit.book.polyak.studies``; ``--quick`` for a
+runs them all and prints tables (``python -m gmmlit.book.polyak``; ``--quick`` for a
 short version). Everything is seeded: the same call gives the same numbers.
 
 The running instance is :func:`gmmlit.core.instances.triangle_instance` (``d = 2``, ``m = 3``
@@ -296,7 +296,7 @@ def print_table(rows, columns, title):
 
 def main(argv=None):
     """Run every study and print the tables (``--quick``: fewer seeds, no figure 1)."""
-    parser = argparse.ArgumentParser(prog="python -m gmmlit.book.polyak.studies", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gmmlit.book.polyak", description=main.__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer seeds and no figure-1 instance")
     args = parser.parse_args(argv)
     seeds = range(3) if args.quick else range(5)
@@ -348,6 +348,3 @@ def main(argv=None):
                        "Ravine runs with f* = 0 on misspecified weights (excess L / L* - 1; budget 300)")
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
-
-if __name__ == "__main__":
-    main()
