@@ -166,7 +166,7 @@ def error_table(rows, points, caption=None):
     """Rows of :func:`rule_error_table` as an HTML table (:func:`gmmlit.book.tables.html_table`):
     the relative errors at each point (``L`` loss, ``g`` gradient), seconds per evaluation and
     the ratio to the baseline."""
-    from .tables import html_table
+    from ..tables import html_table
 
     points = list(points)
     columns = {"rule": "rule", "nodes": "nodes"}
