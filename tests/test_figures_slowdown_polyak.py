@@ -158,7 +158,7 @@ def test_figure4_runs_are_deterministic(triangle, small_figure4):
 
 def test_gradient_em_slope_matches_the_ravine_quartic(triangle):
     inst, objective = triangle
-    r = gmmlit.optim.first_order.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
+    r = gmmlit.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
     fit = fs.sublinear_fit(r.losses, 200, 400)
     pred = fs.ravine_rate_prediction(objective, inst, r.means)
     # the direction of the iterate still turns at t = 400 (angle ~20 degrees): 20%

@@ -20,8 +20,29 @@ def triangle():
     inst = gmmlit.triangle_instance()
     obj = inst.objective(th.THEOREM_RULE)
     lam = th.normal_spectrum(obj.hessian(inst.means_star), inst.d * inst.m)
-    q = th.quartic_sphere_minimum(obj, inst.means_star, inst.assignment, n_starts=1, seed=0)
-    return dict(inst=inst, obj=obj, lam=lam, q=q["q"], direction=q["direction"], x0=inst.start(0.3, 0))
+    q = th.quartic_sphere_minimum(obj, inst.means_star, inst.assignment, n_starts=8, seed=0)  # as the chapter
+    return dict(inst=inst, obj=obj, lam=lam, q=q["q"], G=q["G"], direction=q["direction"], x0=inst.start(0.3, 0))
+
+
+def test_gradient_bound_is_a_lower_bound_on_the_largest_gradient(triangle):
+    """G is a largest |grad Q_M| seen on the unit sphere, so at least |grad Q_M| at the minimiser,
+    which by Euler's identity <grad Q_M(u), u> = 4 Q_M(u) is at least 4 q."""
+    from gmmlit.theory.quartic import QuarticModel
+
+    inst = triangle["inst"]
+    model = QuarticModel(triangle["obj"], inst.means_star, inst.assignment)
+    at_min = np.linalg.norm(model.ravine_gradient(triangle["direction"]))
+    assert triangle["G"] >= at_min >= 4 * triangle["q"] * (1 - 1e-9)
+
+
+def test_tangent_starts_are_unit_tangent_vectors_without_a_basis():
+    inst = gmmlit.triangle_instance()
+    starts = th.tangent_starts(inst.weights, inst.assignment, inst.d, 5, seed=3)
+    p = gmmlit.tangent_projector(inst.weights, inst.assignment, inst.d)
+    flat = starts.reshape(5, -1)
+    assert np.allclose(np.linalg.norm(flat, axis=1), 1.0, rtol=0, atol=1e-14)
+    assert np.allclose(flat @ p, flat, rtol=0, atol=1e-14)          # in T
+    assert np.array_equal(starts, th.tangent_starts(inst.weights, inst.assignment, inst.d, 5, seed=3))
 
 
 # ---------------------------------------------------------------------------- PAPER_METHOD
@@ -101,7 +122,9 @@ def test_step2_short_steps_contract_the_normal_residual(triangle):
 
 def test_quartic_sphere_minimum_is_below_random_directions(triangle):
     inst = triangle["inst"]
-    model = gmmlit.theory.quartic.QuarticModel(triangle["obj"], inst.means_star, inst.assignment)
+    from gmmlit.theory.quartic import QuarticModel
+
+    model = QuarticModel(triangle["obj"], inst.means_star, inst.assignment)
     basis = tangent_basis(inst.weights, inst.assignment, inst.d)
     rng = np.random.default_rng(5)
     for _ in range(5):

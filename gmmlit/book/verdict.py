@@ -319,7 +319,11 @@ def verdict_checks(ev):
         slowdown=loc["gem"].losses[-1] > 1e3 * loc["paper"].losses.min(),
         manifold=abs(ev["fig2"]["slope_normal"] - 2) < 0.01 and abs(ev["fig2"]["slope_tangent"] - 4) < 0.01,
         polyak=bool(np.all(pf < 1.0)) and abs(pf[-1] - 0.75) < 0.01,
-        linear=bool(np.all(pf < 0.8)) and k8_break is not None and bool(np.all(k8[:k8_break] < 0.8)),
+        # linear with the paper's rule: no block stops contracting (th.BREAKDOWN_FACTOR, midway between
+        # the theorem's 3/4 and 1); a fixed K = 8 does stop, and stays stopped: the geometric mean of
+        # its factors after the breakdown is above the same midpoint
+        linear=th.breakdown_index(pf) is None and k8_break is not None
+        and float(np.exp(np.mean(np.log(k8[k8_break:])))) > th.BREAKDOWN_FACTOR,
         threshold=all(r["least"] - r["L_star"] < 0.1 * r["kl"] and r["margin"] <= 1e-10 and r["final"] > 1.1 * r["L_star"]
                       for r in miss),
         alternation=bool(np.all(ev["fig3"]["back"] < 0.1) and np.any(ev["fig3"]["trial"] > 1)),

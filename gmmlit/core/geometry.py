@@ -21,7 +21,7 @@ from .assignment import (  # noqa: F401  (re-exported: the geometry's public nam
     cluster_weights,
     weight_mismatch,
 )
-from .validation import _as_float_array, check_means, check_positive_float, check_weights
+from .validation import check_means, check_positive_float, check_weights
 
 
 def minimizer(teacher, weights, *, tol=GROUPING_TOL):
@@ -136,10 +136,35 @@ def tangent_projector(weights, assignment, dim):
 
 
 def tangent_basis(weights, assignment, dim):
-    """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``."""
-    p = tangent_projector(weights, assignment, dim)
-    vals, vecs = np.linalg.eigh(p)
-    return vecs[:, vals > 0.5]
+    """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``, fixed by ``T`` alone.
+
+    Built in closed form, cluster by cluster: for the students ``S_j`` with weights ``w``,
+    the Householder reflection ``I - 2 u u^T`` that maps ``e_1`` to ``w / |w|`` has as its
+    other columns an orthonormal basis of ``w^perp``, and each such column, times each
+    coordinate vector of ``R^d``, is a tangent direction. The columns are ordered by
+    cluster, student and coordinate. No eigensolver is involved: an eigenbasis of the
+    projector (eigenvalue 1 of multiplicity ``(n - m) d``) would come out in a rotation that
+    changes with the BLAS kernel, and every direction drawn as ``basis @ z`` with it.
+    """
+    w = np.asarray(weights, dtype=float)
+    a = np.asarray(assignment)
+    n = w.shape[0]
+    cols = []
+    for j in range(int(a.max()) + 1):
+        members = np.flatnonzero(a == j)
+        if members.size < 2:
+            continue
+        unit = w[members] / np.linalg.norm(w[members])
+        u = unit.copy()
+        u[0] -= 1.0                     # u = w/|w| - e_1, nonzero since w has >= 2 positive entries
+        u /= np.linalg.norm(u)
+        reflection = np.eye(members.size) - 2.0 * np.outer(u, u)
+        for c in range(1, members.size):
+            for k in range(dim):
+                e = np.zeros((n, dim))
+                e[members, k] = reflection[:, c]
+                cols.append(e.ravel())
+    return np.stack(cols, axis=1) if cols else np.zeros((n * dim, 0))
 
 
 def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max_iter=50):
@@ -186,42 +211,3 @@ def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max
         hn = basis.T @ objective.hessian(theta) @ basis
         c = c - np.linalg.solve(hn, gn)
     return (star.ravel() + v + basis @ c).reshape(n, d)
-
-
-def affine_span_basis(points, tol=1e-10, *, complement=False):
-    """Origin and orthonormal basis of the affine span of ``points`` (rows).
-
-    The span's dimension is the number of singular values of the differences
-    ``points[1:] - points[0]`` above ``tol * max(1, max |difference|)``.
-
-    Parameters
-    ----------
-    points : array_like, shape (p, d)
-    tol : float
-        Relative rank tolerance.
-    complement : bool
-        Also return an orthonormal basis of the span's orthogonal complement (a full SVD
-        is computed only then).
-
-    Returns
-    -------
-    origin : ndarray, shape (d,)
-        ``points[0]``.
-    basis : ndarray, shape (d, k)
-        Orthonormal columns spanning the directions of the affine span.
-    orthogonal : ndarray, shape (d, d - k)
-        Only when ``complement``: orthonormal columns spanning the rest of ``R^d``.
-    """
-    p = _as_float_array(points, "points")
-    if p.ndim != 2 or p.shape[0] == 0:
-        raise ValueError(f"points must be a non-empty 2-D array (rows are points), got shape {p.shape}")
-    d = p.shape[1]
-    origin = p[0].copy()
-    diffs = p[1:] - origin
-    if diffs.shape[0] == 0:
-        empty = np.zeros((d, 0))
-        return (origin, empty, np.eye(d)) if complement else (origin, empty)
-    u, sv, _ = np.linalg.svd(diffs.T, full_matrices=complement)
-    scale = max(1.0, float(np.max(np.abs(diffs))))
-    rank = int(np.sum(sv > tol * scale))
-    return (origin, u[:, :rank], u[:, rank:]) if complement else (origin, u[:, :rank])

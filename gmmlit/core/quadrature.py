@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from .geometry import affine_span_basis
+from .span import affine_span_basis
 from .validation import check_positive_float, check_positive_int
 
 #: Largest number of nodes per teacher component a rule may build before it refuses.
@@ -86,9 +86,10 @@ def _check_size(count, what):
 
 
 def teacher_span_basis(teacher, tol=1e-9):
-    """Orthonormal basis ``(U_span, U_orth)`` of R^d: the directions spanned by the
-    differences of the teacher means (:func:`gmmlit.core.geometry.affine_span_basis`), and
-    their orthogonal complement."""
+    """Orthonormal bases ``(U_span, U_orth)`` of the span of the differences of the teacher
+    means and of its orthogonal complement, each fixed by the subspace alone
+    (:func:`gmmlit.core.span.affine_span_basis`): the rules built on them are the same on every
+    machine."""
     _, span, orthogonal = affine_span_basis(teacher.means, tol, complement=True)
     return span, orthogonal
 

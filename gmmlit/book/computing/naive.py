@@ -2,11 +2,11 @@
 reduction to the affine span of the means (chapter "Computing population quantities").
 
 * the floor of the naive form: :class:`~gmmlit.core.quadrature.MonteCarloRule`,
-  :func:`gmmlit.core.instances.two_student_model`, :func:`discrete_minimiser`, :func:`predicted_naive_offset`,
-  :func:`naive_minimiser_study`, :func:`loss_floor_along_path`, :func:`minimal_ravine_options`,
-  :func:`run_floor_study`;
+  :func:`gmmlit.core.instances.two_student_model`, :func:`discrete_minimiser`,
+  :func:`predicted_naive_offset`, :func:`naive_minimiser_study`, :func:`loss_floor_along_path`,
+  :func:`extreme_tangent_curvatures`, :func:`minimal_ravine_options`, :func:`run_floor_study`;
 * the exact reduction to the affine span of the means (basis:
-  :func:`gmmlit.core.geometry.affine_span_basis`): :func:`reduce_to_affine_span`,
+  :func:`gmmlit.core.span.affine_span_basis`): :func:`reduce_to_affine_span`,
   :func:`reduced_loss_and_grad`.
 """
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.geometry import affine_span_basis, distance, normal_projector, tangent_projector
+from ...core.geometry import distance, normal_projector, tangent_basis, tangent_projector
+from ...core.span import affine_span_basis
 from ...core.instances import two_student_model
 from ...core.mixture import Mixture
 from ...core.objective import PopulationKL
@@ -135,14 +136,39 @@ def naive_minimiser_study(rule_factory, sizes, seeds, *, dim=2, minimise=True):
     return out
 
 
-def loss_floor_along_path(instance, objectives, ts, *, kind="tangent", seed=0):
-    """``L(theta* + t v)`` for each named objective, ``v`` from :func:`probe_point`.
+def loss_floor_along_path(instance, objectives, ts, *, kind="tangent", seed=0, direction=None):
+    """``L(theta* + t v)`` for each named objective, ``v`` from :func:`probe_point` (or the unit
+    vector ``direction`` when given).
 
     Returns a dict name -> array over ``ts`` (reusing
     :func:`gmmlit.theory.landscape.loss_along_line`).
     """
-    v = (probe_point(instance, 1.0, kind, seed) - instance.means_star).ravel()
+    if direction is None:
+        v = (probe_point(instance, 1.0, kind, seed) - instance.means_star).ravel()
+    else:
+        v = np.asarray(direction, dtype=float).ravel()
     return {name: loss_along_line(f, instance.means_star, v, ts) for name, f in objectives.items()}
+
+
+def extreme_tangent_curvatures(objective, instance):
+    """The least and largest curvature of ``objective`` along the tangent space at ``theta*``.
+
+    The eigenvalues of ``B^T H B`` (``H`` the Hessian at ``theta*``, ``B`` the tangent basis) and
+    their unit eigenvectors ``B u`` as ``(n, d)`` arrays: ``L(theta* + t v) = L(theta*) +
+    (lambda / 2) t^2 + O(t^3)`` along them. For the continuum loss both are 0 (the loss is
+    quartic along ``T``); a discretised textbook loss has a nonzero ``t^2`` term, negative along
+    the first direction whenever ``lambda_min < 0``. The directions are fixed by the objective
+    (simple eigenvalues: unique up to sign, and ``t^2`` does not see the sign), not by a draw.
+
+    Returns
+    -------
+    dict with ``lambda_min``, ``lambda_max``, ``v_min``, ``v_max``.
+    """
+    star = instance.means_star
+    basis = tangent_basis(instance.weights, instance.assignment, instance.d)
+    vals, vecs = np.linalg.eigh(basis.T @ objective.hessian(star) @ basis)
+    return dict(lambda_min=float(vals[0]), lambda_max=float(vals[-1]),
+                v_min=(basis @ vecs[:, 0]).reshape(star.shape), v_max=(basis @ vecs[:, -1]).reshape(star.shape))
 
 
 def minimal_ravine_options(short_steps=2, step=1.0):
