@@ -25,7 +25,16 @@ from ...theory.landscape import fit_power_law
 from ..computing import rule_errors
 from ..style import COLORS, POLYAK_MARKER, new_figure
 from .floor import FLOOR_RULE, floor_summary
-from .runs import FSTAR_TARGET, RAVINE_VARIANTS, evals_to, method_runs, ravine_variant, run_record, running_minimum, stop_reason_of
+from .runs import (
+    FSTAR_TARGET,
+    RAVINE_VARIANTS,
+    evals_to,
+    method_runs,
+    ravine_variant,
+    run_record,
+    running_minimum,
+    stop_reason_of,
+)
 
 #: Weight mismatches of Figure 6 and of the floor table (book size; ``full=True`` adds more).
 BOOK_DELTAS = (0.0005, 0.002, 0.006, 0.02, 0.06, 0.2)
@@ -55,7 +64,7 @@ def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None
     """Numbers of Figure 5: every method from one start, on two misspecified instances.
 
     Panels ``"triangle"`` (:func:`gmmlit.core.instances.misspecified_instance`) and
-    ``"random"`` (:func:`general_misspecified_instance`), both with
+    ``"random"`` (:func:`gmmlit.core.instances.general_misspecified_instance`), both with
     ``Delta_pi =`` :data:`FIGURE5_DELTA`, start ``theta_ref + 0.3 N(0, I)`` seeded by
     ``seed``. Each panel holds the floor (:func:`floor_summary`) and the runs
     (:func:`method_runs`) and ``rule_errors``: the relative errors ``(loss, grad)`` of
