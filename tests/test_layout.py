@@ -29,8 +29,8 @@ LONG_MODULES = {
     "gmmlit/optim/ravine.py": "the ravine method; its rewrite as a few policies (issue 22, item 1) brings it "
                               "under 350 lines",
     "gmmlit/bench/methods.py": "the methods benchmark; its rework is issue 23",
-    "gmmlit/core/objective.py": "the population KL: evaluation, gradient, Hessian-vector products and the "
-                                "naive form share one set of node sums; 459 lines",
+    "gmmlit/core/objective.py": "the objective on weighted nodes and the population KL: loss, gradient, EM "
+                                "statistics and Hessian share the chunked passes over the nodes; 459 lines",
 }
 
 #: Chapters with code cells whose code is not a ``gmmlit.book`` module, with the reason.
