@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from gmmlit import Mixture
-from gmmlit.core.geometry import best_assignment
+from gmmlit.core.assignment import best_assignment
 from gmmlit.core.instances import proportional_counts, split_weights
 
 

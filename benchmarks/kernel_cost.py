@@ -8,7 +8,7 @@ Run from the repository root::
 
 The instance is :func:`gmmlit.core.instances.figure1_instance` (teacher separations 5.5, 9.5
 and 11.0). Errors are relative errors of loss and gradient against a much finer product
-rule evaluated slice by slice (:func:`gmmlit.book.accuracy.sliced_product_reference`), whose
+rule evaluated slice by slice (:func:`gmmlit.book.computing.sliced_product_reference`), whose
 own accuracy is estimated by comparing it with a second fine rule. They are measured at
 three points: a typical start ``theta* + 0.3 N(0, I)``, a point at distance 0.1 along
 the tangent space (the ravine, where the gradient is small), and a point at distance
@@ -71,8 +71,9 @@ def main(argv=None):
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
             os.environ[var] = str(args.blas_threads)
 
-    from gmmlit.book.accuracy import (
-        format_error_table,
+    from gmmlit.bench.tables import format_rows
+    from gmmlit.book.computing import (
+        error_table_columns,
         probe_point,
         relative_error,
         rule_error_table,
@@ -106,7 +107,7 @@ def main(argv=None):
           f"over 2^18 x 20): {baseline * 1e3:.1f} ms")
     rows = rule_error_table(inst, rules, points, refs, baseline=baseline)
     print("\nrelative errors (loss, grad: largest over the points; then per point), seconds per evaluation")
-    print(format_error_table(rows, points))
+    print(format_rows(rows, error_table_columns(points)))
 
 
 if __name__ == "__main__":

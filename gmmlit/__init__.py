@@ -6,14 +6,13 @@ Charisopoulos, "Local linear convergence of gradient methods for overparameteriz
 Gaussian mixtures" (arXiv 2605.30936, 2026).
 """
 
-from . import _moved
 from .core import instances
 from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
 from .core.mixture import Mixture
 from .core.objective import Evaluation, PopulationKL, bregman_integrand
 from .core.sample import SampleNLL
+from .core.assignment import best_assignment, weight_mismatch
 from .core.geometry import (
-    best_assignment,
     cluster_bias,
     current_delta_pi,
     distance,
@@ -23,7 +22,6 @@ from .core.geometry import (
     project_to_ravine,
     tangent_basis,
     tangent_projector,
-    weight_mismatch,
 )
 from .optim.global_phase import GlobalPhaseResult, global_phase
 from .optim.first_order import em, gradient_em
@@ -41,8 +39,6 @@ from .core.quadrature import (
     TrapezoidRule,
     default_rule,
 )
-
-_moved.install()
 
 __version__ = "0.2.0"
 

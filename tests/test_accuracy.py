@@ -17,16 +17,15 @@ import functools
 import numpy as np
 import pytest
 
-from gmmlit.book.accuracy import (
+from gmmlit.book.computing import (
     bregman_evaluation_errors,
     discrete_minimiser,
     predicted_naive_offset,
     probe_point,
     reduced_loss_and_grad,
     relative_error,
-    two_student_model,
 )
-from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher
+from gmmlit.core.instances import make_instance, random_teacher, split_weights, triangle_teacher, two_student_model
 from gmmlit.core.mixture import Mixture
 from gmmlit.core.objective import PopulationKL
 from gmmlit.core.quadrature import ExplicitRule, MonteCarloRule, SobolRule, TrapezoidRule

@@ -15,8 +15,9 @@ import pytest
 
 import gmmlit
 from gmmlit import Mixture
-from gmmlit.core import geometry
-from gmmlit.core.geometry import GROUPING_TOL, best_assignment, check_assignment, minimizer, weight_mismatch
+from gmmlit.core import assignment
+from gmmlit.core.assignment import GROUPING_TOL, best_assignment, check_assignment, weight_mismatch
+from gmmlit.core.geometry import minimizer
 from gmmlit.core.instances import make_instance, proportional_counts, split_weights
 
 
@@ -53,7 +54,7 @@ def constructed(m, n, seed):
 @pytest.fixture
 def threshold_search_only(monkeypatch):
     """Make best_assignment skip its exhaustive enumeration for every size."""
-    monkeypatch.setattr(geometry, "_EXHAUSTIVE_LIMIT", 0)
+    monkeypatch.setattr(assignment, "_EXHAUSTIVE_LIMIT", 0)
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -162,7 +163,7 @@ def test_identical_weights_that_group_are_certified():
 def test_beyond_exact_size_warns():
     rng = np.random.default_rng(0)
     pi_star = rng.dirichlet(np.full(3, 5.0))
-    w = rng.dirichlet(np.full(geometry.EXACT_MAX_STUDENTS + 1, 4.0))
+    w = rng.dirichlet(np.full(assignment.EXACT_MAX_STUDENTS + 1, 4.0))
     with pytest.warns(RuntimeWarning, match="not certified"):
         a, dpi = best_assignment(teacher_with(pi_star), w)
     check_answer(pi_star, w, a, dpi)

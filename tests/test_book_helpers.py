@@ -210,7 +210,7 @@ def test_unpatched_stream_merge_changes_its_input():
 
 # ---------------------------------------------------------------------- figure style
 def test_font_size_grows_with_the_figure_width():
-    from gmmlit.book.figures.style import BASE_FONT_PT, BODY_TEXT_PX, PAGE_WIDTH_PX, font_size
+    from gmmlit.book.style import BASE_FONT_PT, BODY_TEXT_PX, PAGE_WIDTH_PX, font_size
 
     assert font_size(4.0) == BASE_FONT_PT
     wide = font_size(13.5)
@@ -226,7 +226,7 @@ def test_book_figures_raise_small_text_when_drawn():
     matplotlib.use("Agg")
     from matplotlib.text import Text
 
-    from gmmlit.book.figures.style import DPI, font_size, new_figure
+    from gmmlit.book.style import DPI, font_size, new_figure
 
     fig, axes = new_figure(ncols=2, width=7.5, height=3.5)
     for ax in axes:
@@ -244,7 +244,7 @@ def test_wide_rows_of_panels_are_stacked():
     import matplotlib
 
     matplotlib.use("Agg")
-    from gmmlit.book.figures.style import MAX_ROW_WIDTH, STACKED_WIDTH, figure_layout, new_figure
+    from gmmlit.book.style import MAX_ROW_WIDTH, STACKED_WIDTH, figure_layout, new_figure
 
     assert figure_layout(3, 1, 13.5, 4.0) == (1, 3, STACKED_WIDTH, 12.0)
     assert figure_layout(2, 1, MAX_ROW_WIDTH + 1, 4.0) == (1, 2, STACKED_WIDTH, 8.0)

@@ -22,7 +22,8 @@ import pytest
 import gmmlit
 from gmmlit.core.geometry import tangent_basis, tangent_projector
 from gmmlit.core.mixture import Mixture
-from gmmlit.core.quadrature import ProductRule, canonical_basis, teacher_span_basis
+from gmmlit.core.quadrature import ProductRule, teacher_span_basis
+from gmmlit.core.span import canonical_basis
 
 #: Rounding-size perturbation applied to the inputs, and the bound on the change of a basis fixed
 #: by the subspace: the perturbation times a condition number of the construction (at most a few

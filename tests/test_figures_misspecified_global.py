@@ -13,10 +13,11 @@ import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
 from gmmlit.optim.newton import local_floor  # noqa: E402
-from gmmlit.book.figures import global_phase as fig_global  # noqa: E402
-from gmmlit.book.figures import misspecified as fig_mis  # noqa: E402
+from gmmlit.book import global_phase as fig_global  # noqa: E402
+from gmmlit.book import misspecified as fig_mis  # noqa: E402
 from gmmlit.bench.parallel import trial_seeds  # noqa: E402
-from gmmlit.book.studies import START_SCALE, kl_of_cluster_weights  # noqa: E402
+from gmmlit.book.misspecified import kl_of_cluster_weights  # noqa: E402
+from gmmlit.core.instances import START_SCALE, general_misspecified_instance  # noqa: E402
 
 
 def assert_same_tree(a, b, path="data"):
@@ -203,7 +204,7 @@ def test_running_minimum_and_evals_to():
 
 def test_bad_inputs_are_rejected():
     with pytest.raises(ValueError, match="delta_pi"):
-        fig_mis.general_misspecified_instance(0.6)
+        general_misspecified_instance(0.6)
     with pytest.raises(ValueError, match="variant"):
         inst = gmmlit.misspecified_instance(0.1)
         fig_mis.ravine_variant(inst.objective(fig_mis.FLOOR_RULE), inst.start(0.3, 0), "newton", 0.0, 5)

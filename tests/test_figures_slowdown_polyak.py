@@ -15,11 +15,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gmmlit  # noqa: E402
-from gmmlit.book.figures import polyak as fp  # noqa: E402
-from gmmlit.book.figures import slowdown as fs  # noqa: E402
-from gmmlit.book import studies  # noqa: E402
-from gmmlit.theory import quartic  # noqa: E402
-from gmmlit.theory.quartic import direction_map_multipliers, quartic_polyak_iterates, quartic_polyak_step  # noqa: E402
+from gmmlit.book.polyak import figures as fp  # noqa: E402
+from gmmlit.book import slowdown as fs  # noqa: E402
+from gmmlit.book.polyak import studies  # noqa: E402
+from gmmlit.theory import quartic_polyak as quartic  # noqa: E402
+from gmmlit.theory.symbolic import polyak_multiplier_identity  # noqa: E402
+from gmmlit.theory.quartic_polyak import direction_map_multipliers, quartic_polyak_iterates, quartic_polyak_step  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +178,7 @@ def test_plot_figure4(small_figure4):
 
 # ---------------------------------------------------------------------------- Polyak on the quartic
 def test_polyak_multiplier_identity_is_zero():
-    assert quartic.polyak_multiplier_identity(2) == 0
+    assert polyak_multiplier_identity(2) == 0
 
 
 @pytest.mark.parametrize("c", [0.5, 1.0, 3.0])

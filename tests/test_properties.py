@@ -28,19 +28,21 @@ from gmmlit.core.objective import PopulationKL
 from gmmlit.core.quadrature import GaussHermiteRule, ProductRule, SobolRule, TrapezoidRule
 from gmmlit.theory.quartic import (
     QuarticModel,
-    angle_degrees,
-    direction_map_multipliers,
     one_component_model,
-    polyak_quartic_factor,
     quartic_form,
     quartic_gradient,
-    quartic_polyak_iterates,
-    quartic_polyak_step,
     ravine_quartic_form,
-    ravine_gradient_tolerance,
     ravine_quartic_gradient,
     separated_limit,
     separated_limit_gradient,
+)
+from gmmlit.theory.quartic_polyak import (
+    angle_degrees,
+    direction_map_multipliers,
+    polyak_quartic_factor,
+    quartic_polyak_iterates,
+    quartic_polyak_step,
+    ravine_gradient_tolerance,
 )
 from gmmlit.optim.steps import polyak_step
 from gmmlit.ledger.checks.gradient_hessian import finite_difference_hessian, teacher_fisher
@@ -478,7 +480,7 @@ def test_quartic_argument_checks():
     with pytest.raises(ValueError, match="nonzero"):
         polyak_quartic_factor(0.0, np.zeros(2), np.array([1.0, 0.0]))
     with pytest.raises(ValueError, match="overshoots"):
-        from gmmlit.theory.quartic import gradient_descent_on_quartic
+        from gmmlit.theory.quartic_descent import gradient_descent_on_quartic
 
         gradient_descent_on_quartic(1.0, 1.0, 1.0, 10)
     assert angle_degrees(np.array([1.0, 0.0]), np.array([0.0, 2.0])) == pytest.approx(90.0)

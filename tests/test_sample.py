@@ -7,7 +7,7 @@ from scipy.special import logsumexp
 
 import gmmlit
 from gmmlit import SampleNLL
-from gmmlit.book.accuracy import discrete_minimiser
+from gmmlit.book.computing import discrete_minimiser
 from gmmlit.book.samples import (
     ORACLE, collapse_fraction, convergence_study, displacement_study, median_slope, predicted_geometry,
     predicted_study,
@@ -251,7 +251,7 @@ def test_sample_minimiser_follows_the_fourth_order_model():
 
 
 def test_model_of_the_minimiser_matches_newton_when_students_split():
-    inst = gmmlit.book.accuracy.two_student_model(2)
+    inst = gmmlit.core.instances.two_student_model(2)
     x = inst.teacher.sample(5000, 11)[0]
     pred = predicted_geometry(x)
     f = SampleNLL(x, inst.weights)

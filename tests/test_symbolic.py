@@ -149,7 +149,7 @@ def test_gd_quartic_increment_series():
 # ---------------------------------------------------------------------- the implementation against sympy
 @pytest.mark.parametrize("dim", [1, 2])
 def test_gradient_implementation(dim):
-    from gmmlit.theory.symbolic._instance import default_instance
+    from gmmlit.core.instances import sympy_check_instance as default_instance
 
     result = S.check_gradient_implementation(default_instance(dim))
     assert result.passed, result.detail
@@ -157,7 +157,7 @@ def test_gradient_implementation(dim):
 
 @pytest.mark.parametrize("dim", [1, 2])
 def test_hessian_implementation(dim):
-    from gmmlit.theory.symbolic._instance import default_instance
+    from gmmlit.core.instances import sympy_check_instance as default_instance
 
     result = S.check_hessian_implementation(default_instance(dim))
     assert result.passed, result.detail

@@ -1,6 +1,6 @@
 """Reproducing the paper's figures from the command line.
 
-Each figure ``figN`` is produced by two functions in a module of ``gmmlit.book.figures``:
+Each figure ``figN`` is produced by two functions of its chapter's module ``gmmlit.book.<chapter>``:
 ``compute_figureN(*, seed=0, full=False, jobs=1, progress=None) -> dict`` (numbers only:
 arrays and scalars) and ``plot_figureN(data) -> matplotlib.figure.Figure``. The book calls
 the same two functions with ``full=False`` (sizes that build in minutes); ``full=True``
@@ -21,13 +21,13 @@ import numpy as np
 
 #: Figure name -> (module, what it shows).
 FIGURES = {
-    "fig1": ("gmmlit.book.figures.polyak", "loss and distance vs iteration, ravine method vs gradient EM (d=5, m=3, n=20)"),
-    "fig2": ("gmmlit.book.figures.landscape", "loss landscape of the two-parameter example (d=1, m=1, n=2)"),
-    "fig3": ("gmmlit.book.figures.polyak", "the algorithm on a 2-D example: tube, Polyak step, short steps"),
-    "fig4": ("gmmlit.book.figures.slowdown", "intra-cluster dispersion and cluster bias over iterations"),
-    "fig5": ("gmmlit.book.figures.misspecified", "general mixtures: both methods from the same initialisation"),
-    "fig6": ("gmmlit.book.figures.misspecified", "effect of the weight mismatch on rate and floor"),
-    "fig7": ("gmmlit.book.figures.global_phase", "histogram of active components after the global phase"),
+    "fig1": ("gmmlit.book.polyak", "loss and distance vs iteration, ravine method vs gradient EM (d=5, m=3, n=20)"),
+    "fig2": ("gmmlit.book.ravine", "loss landscape of the two-parameter example (d=1, m=1, n=2)"),
+    "fig3": ("gmmlit.book.polyak", "the algorithm on a 2-D example: tube, Polyak step, short steps"),
+    "fig4": ("gmmlit.book.slowdown", "intra-cluster dispersion and cluster bias over iterations"),
+    "fig5": ("gmmlit.book.misspecified", "general mixtures: both methods from the same initialisation"),
+    "fig6": ("gmmlit.book.misspecified", "effect of the weight mismatch on rate and floor"),
+    "fig7": ("gmmlit.book.global_phase", "histogram of active components after the global phase"),
 }
 
 

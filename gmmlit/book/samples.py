@@ -3,7 +3,7 @@
 * :func:`displacement_study`: the minimiser of the sample NLL of the two-student model
   (teacher ``N(0, I_d)``, two students with weights 1/2, ``theta* = 0``) against the
   sample size ``N``: its distance from ``theta*`` along the tangent space and across it,
-  the fourth-order prediction :func:`gmmlit.book.accuracy.predicted_naive_offset`, and
+  the fourth-order prediction :func:`gmmlit.book.computing.predicted_naive_offset`, and
   the Hessian's eigenvalues there.
 * :func:`reference_minimiser`: a minimiser of a :class:`~gmmlit.SampleNLL` verified by
   Newton's method with the exact Hessian (gradient at rounding level, Hessian positive
@@ -12,6 +12,8 @@
   ravine method to reach the verified minimum.
 * :func:`iris_study`: the iris data (bundled with scikit-learn), standardised, fitted by
   the methods of the package and by scikit-learn's ``GaussianMixture``.
+* :func:`samples_figure`: the figure of the chapter, where the sample minimiser sits and how
+  curved the sample loss is there, against ``N``.
 
 Every function is seeded and deterministic except for the seconds it reports.
 """
@@ -23,14 +25,14 @@ import time
 import numpy as np
 
 from ..core.geometry import normal_projector, tangent_projector
-from ..core.instances import make_instance
-from ..core.mixture import Mixture
+from ..core.instances import sample_instance, two_student_model
 from ..core.sample import SampleNLL
 from ..core.validation import check_positive_int
 from ..optim.first_order import em, gradient_em
 from ..optim.ravine import ravine_method
 from ..optim.peers import lbfgs
-from .accuracy import discrete_minimiser, predicted_naive_offset, two_student_model
+from .computing import discrete_minimiser, predicted_naive_offset
+from .style import COLORS, new_figure
 
 #: Budget of gradient EM in :func:`convergence_study`: it is the slowest method on samples, and
 #: its runs dominate the cost of the study; a run that stops there is reported as not reaching
@@ -62,7 +64,7 @@ def predicted_geometry(x):
     With ``lambda_1 >= ... >= lambda_d`` the eigenvalues of ``S - I`` (``S`` the sample
     covariance) and students at ``c +- u``, the model
     ``-c.xbar + |c|^2/2 + u^T (I - S) u / 2 + |u|^4 / 4`` has its minimiser at ``c = xbar``
-    and ``|u|^2 = max(0, lambda_1)`` (:func:`gmmlit.book.accuracy.predicted_naive_offset`).
+    and ``|u|^2 = max(0, lambda_1)`` (:func:`gmmlit.book.computing.predicted_naive_offset`).
     Its Hessian along ``T``, per unit length of ``theta`` (``theta = (c + u, c - u)``, so
     half the Hessian in ``u``), has the eigenvalues ``lambda_1`` and
     ``(lambda_1 - lambda_j) / 2`` (``j >= 2``) when ``lambda_1 > 0``, and ``-lambda_j / 2``
@@ -192,14 +194,6 @@ def reference_minimiser(objective, candidates, *, gtol=1e-11):
     return means, loss, float(np.abs(objective.grad(means)).max()), float(np.linalg.eigvalsh(objective.hessian(means))[0])
 
 
-def sample_instance():
-    """Teacher ``0.5 N((-2, 0), I) + 0.5 N((2, 0), I)``; three students, the left
-    component split in two (weights ``0.25, 0.25, 0.5``): the smallest overparameterized
-    mixture with a cluster of two students and one alone."""
-    teacher = Mixture(np.array([0.5, 0.5]), np.array([[-2.0, 0.0], [2.0, 0.0]]))
-    return make_instance(teacher, np.array([0.25, 0.25, 0.5]), np.array([0, 0, 1]), name="two clusters, three students")
-
-
 def time_run(driver, objective, means0, **options):
     """``(result, seconds)`` of one run."""
     t0 = time.perf_counter()
@@ -314,3 +308,60 @@ def iris_study(n=6, seeds=(0, 1, 2), max_evals=600, gap=1e-9):
                              L_star=l_star, grad_max=np.nan, eig_min=np.nan,
                              restricted_loglik=-f.loss(gm.means_)))
     return rows
+
+
+# ---------------------------------------------------------------------------- the figure
+#: Marker per dimension.
+DIM_MARKERS = {1: "o", 2: "s"}
+
+
+def samples_figure(sizes, studies, models=None):
+    """Two panels against the sample size ``N``.
+
+    Left: distance of the sample minimiser from ``theta*``: along ``T`` for the seeds with
+    ``lambda_max(S - I) > 0`` (filled), across ``T`` for the others, whose two students
+    coincide (hollow); every seed is one marker. Right: least and largest Hessian
+    eigenvalue at the sample minimiser (medians over seeds, markers), and the least
+    eigenvalue of the fourth-order model over more seeds (lines), when ``models`` is given.
+
+    Parameters
+    ----------
+    sizes : array_like
+    studies : dict dim -> dict
+        Outputs of :func:`gmmlit.book.samples.displacement_study`.
+    models : dict dim -> dict or None
+        Outputs of :func:`gmmlit.book.samples.predicted_study` over the same sizes.
+    """
+    n = np.asarray(sizes, dtype=float)
+    fig, (left, right) = new_figure(ncols=2, width=9.6, height=3.8)
+    for dim, study in studies.items():
+        marker = DIM_MARKERS.get(dim, "^")
+        spread = study["spread"] > 0
+        jitter = np.exp(0.04 * (dim - 1.5))
+        nn = np.broadcast_to(n[:, None], spread.shape) * jitter
+        left.loglog(nn[spread], study["tangent"][spread], marker, color=COLORS["tangent"], ms=4, ls="none",
+                    label=f"d={dim}: along $T$ ($\\lambda_{{\\max}}(S-I)>0$)")
+        left.loglog(nn[~spread], study["normal"][~spread], marker, mfc="none", color=COLORS["normal"], ms=4,
+                    ls="none", label=f"d={dim}: across $T$ (students coincide)")
+        right.loglog(n, np.median(study["eig_min"], axis=1), marker, color=COLORS["ravine"], ls="none",
+                     label=f"d={dim}: least eigenvalue")
+        right.loglog(n, np.median(study["eig_max"], axis=1), marker, color=COLORS["em"], ls="none",
+                     label=f"d={dim}: largest eigenvalue")
+        if models is not None:
+            right.loglog(n, np.median(models[dim]["eig_min"], axis=1), "-" if dim == 1 else "--",
+                         color=COLORS["ravine"], lw=1.0, label=f"d={dim}: least eigenvalue, model, more seeds")
+    anchor_t = np.median(studies[max(studies)]["tangent"][0])
+    anchor_n = np.median(studies[max(studies)]["normal"][0])
+    left.loglog(n, anchor_t * (n / n[0]) ** -0.25, "--", color="0.4", lw=0.9, label="$N^{-1/4}$")
+    left.loglog(n, anchor_n * (n / n[0]) ** -0.5, ":", color="0.4", lw=0.9, label="$N^{-1/2}$")
+    anchor_e = np.median(studies[max(studies)]["eig_min"][0])
+    right.loglog(n, anchor_e * (n / n[0]) ** -0.5, ":", color="0.4", lw=0.9, label="$N^{-1/2}$")
+    left.set_xlabel("sample size $N$")
+    left.set_ylabel(r"distance of $\hat\theta_N$ from $\theta^*$")
+    right.set_xlabel("sample size $N$")
+    right.set_ylabel(r"Hessian eigenvalue at $\hat\theta_N$")
+    left.set_ylim(top=left.get_ylim()[1] * 30)
+    left.legend(fontsize=6.5, loc="upper right", ncol=2)
+    right.set_ylim(top=right.get_ylim()[1] * 8)
+    right.legend(fontsize=6.5, loc="upper right", ncol=2)
+    return fig

@@ -39,7 +39,7 @@ def setup_chapter(blas_threads=BLAS_THREADS):
         raise ValueError(f"blas_threads must be an integer >= 1, got {blas_threads!r}")
     _LIMITS.append(threadpool_limits(limits=blas_threads, user_api="blas"))
     try:
-        from .figures.style import apply_style
+        from .style import apply_style
     except ImportError:  # matplotlib missing: nothing to style
         pass
     else:

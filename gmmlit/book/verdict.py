@@ -90,7 +90,7 @@ def figure1_evidence(max_evals=400):
 
 def figure4_evidence(gem_evals=150, paper_evals=150):
     """Cluster bias and dispersion along gradient EM and the paper's method (the rule of Figure 4)."""
-    from .figures.slowdown import BOOK_RULE, START_SCALE, error_split, polyak_split_ratios
+    from .slowdown import BOOK_RULE, START_SCALE, error_split, polyak_split_ratios
 
     inst = triangle_instance()
     obj = inst.objective(BOOK_RULE)
@@ -123,8 +123,8 @@ def global_phase_evidence(n_trials=6, stabilisation_trials=4, recovery_trials=16
     """Active components after the global phase (Figure 7's trials, fewer of them) and the
     stabilisation of ``Delta_pi`` (Figure 6b)."""
     from ..bench.parallel import trial_seeds
-    from .figures.global_phase import DIMENSIONS, active_component_sweep
-    from .figures.misspecified import global_phase_trajectories, stabilisation_iteration
+    from .global_phase import DIMENSIONS, active_component_sweep
+    from .misspecified import global_phase_trajectories, stabilisation_iteration
 
     sweeps = {d: active_component_sweep(d, trial_seeds(0, n_trials)) for d in DIMENSIONS}
     active = {d: s["n_active"][:, -1] for d, s in sweeps.items()}
@@ -139,7 +139,7 @@ def global_phase_evidence(n_trials=6, stabilisation_trials=4, recovery_trials=16
 def evidence():
     """Every number of the verdict page (about half a minute)."""
     from ..theory.landscape import two_parameter_landscape
-    from .figures.polyak import compute_figure3
+    from .polyak import compute_figure3
 
     fig2 = two_parameter_landscape((0.5, 0.5), grid_points=11)
     fig3 = compute_figure3()

@@ -181,3 +181,89 @@ def misspecified_instance(delta_pi, n=10, side=6.0, seed=0, dim=2):
     target = np.array(teacher.weights) + np.array([delta / 2, -delta / 2, 0.0])
     w, a = split_weights(target, proportional_counts(teacher.weights, n), seed)
     return make_instance(teacher, w / w.sum(), a, name=f"misspecified(Delta_pi={delta:g})")
+
+
+#: Seed of the second teacher of Figure 5 (:func:`gmmlit.core.instances.random_teacher` with
+#: ``m = 3``, ``d = 2``): weights 0.33/0.45/0.22, pairwise distances 5.2, 6.9 and 12.1.
+GENERAL_TEACHER_SEED = 1
+
+
+def general_misspecified_instance(delta_pi, *, n=10, teacher_seed=GENERAL_TEACHER_SEED, split_seed=0, dim=2):
+    """A random teacher (``m = 3``) whose cluster weights are off by ``Delta_pi``.
+
+    The teacher is :func:`gmmlit.core.instances.random_teacher` ``(3, dim, seed=teacher_seed)``;
+    mass ``delta_pi / 2`` moves from its lightest to its heaviest component, and the
+    ``n`` students split these cluster weights (:func:`gmmlit.core.instances.split_weights`),
+    so the grouping has ``sum_j |w_j - pi*_j| = delta_pi``.
+    """
+    delta = check_positive_float(delta_pi, "delta_pi", allow_zero=True)
+    teacher = random_teacher(3, dim, seed=teacher_seed)
+    shift = np.zeros(3)
+    shift[np.argmax(teacher.weights)] += delta / 2
+    shift[np.argmin(teacher.weights)] -= delta / 2
+    target = teacher.weights + shift
+    if np.any(target <= 0):
+        raise ValueError(f"delta_pi = {delta} is too large for the lightest teacher weight {teacher.weights.min():.3g}")
+    w, a = split_weights(target, proportional_counts(teacher.weights, n), split_seed)
+    return make_instance(teacher, w / w.sum(), a, name=f"random teacher {teacher_seed} (Delta_pi={delta:g})")
+
+
+# ---------------------------------------------------------------------------- small examples of the chapters
+def two_parameter_instance(weights=(0.5, 0.5)):
+    """The example of Figure 2: teacher ``N(0, 1)`` (``d = 1``, ``m = 1``), two students.
+
+    Parameters
+    ----------
+    weights : array_like, shape (2,)
+        Student weights ``(pi_1, pi_2)``, positive, summing to 1. Any other length is
+        also accepted (``n`` students, all in the one cluster).
+
+    Returns
+    -------
+    Instance
+        ``theta* = (0, 0)``, both students assigned to the teacher, ``delta_pi = 0``.
+    """
+    w = check_weights(weights, "weights")
+    if w.shape[0] < 2:
+        raise ValueError(f"weights must have at least two entries (overparameterized), got {w.shape[0]}")
+    teacher = Mixture(np.array([1.0]), np.zeros((1, 1)))
+    label = ", ".join(f"{x:g}" for x in w)
+    return make_instance(teacher, w, np.zeros(w.shape[0], dtype=int), name=f"two-parameter(pi=({label}))")
+
+
+def sample_instance():
+    """Teacher ``0.5 N((-2, 0), I) + 0.5 N((2, 0), I)``; three students, the left
+    component split in two (weights ``0.25, 0.25, 0.5``): the smallest overparameterized
+    mixture with a cluster of two students and one alone."""
+    teacher = Mixture(np.array([0.5, 0.5]), np.array([[-2.0, 0.0], [2.0, 0.0]]))
+    return make_instance(teacher, np.array([0.25, 0.25, 0.5]), np.array([0, 0, 1]), name="two clusters, three students")
+
+
+def two_student_model(dim=2):
+    """Teacher ``N(0, I_dim)``; two students with weights ``1/2`` (``theta* = 0``).
+
+    The simplest overparameterized problem: ``T = {v_1 = -v_2}`` has dimension ``dim``
+    and ``L(theta* + (u, -u)) = |u|^4 / 4 + O(|u|^6)``.
+    """
+    dim = check_positive_int(dim, "dim")
+    teacher = Mixture(np.ones(1), np.zeros((1, dim)))
+    return make_instance(teacher, np.array([0.5, 0.5]), np.array([0, 0]), name=f"two students (d={dim})")
+
+
+def two_teacher_problem(separation, teacher_weights=(0.6, 0.4), counts=(2, 2), seed=0):
+    """A ``d = 1`` instance: teacher means ``0`` and ``separation``, students split per cluster."""
+    separation = check_positive_float(separation, "separation")
+    teacher = Mixture(np.asarray(teacher_weights, dtype=float), np.array([[0.0], [separation]]))
+    w, a = split_weights(teacher.weights, list(counts), seed=seed)
+    return make_instance(teacher, w, a, name=f"two teachers (separation {separation:g})")
+
+
+def sympy_check_instance(dim=2):
+    """Two teacher components (weights 0.4, 0.6) at distance about 3, three students
+    (weights 0.25, 0.15, 0.6; the first two on the first component), in dimension ``dim``:
+    the instance of the checks of the implementation against sympy
+    (:mod:`gmmlit.theory.symbolic`)."""
+    means = np.array([[-1.5, 0.0], [1.5, 0.5]])[:, :dim] if dim <= 2 else None
+    if means is None:
+        raise ValueError(f"dim must be 1 or 2, got {dim}")
+    return make_instance(Mixture(np.array([0.4, 0.6]), means), np.array([0.25, 0.15, 0.6]), np.array([0, 0, 1]))

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from .span import affine_span_basis
 from .validation import check_positive_float, check_positive_int
 
 #: Largest number of nodes per teacher component a rule may build before it refuses.
@@ -84,67 +85,13 @@ def _check_size(count, what):
         )
 
 
-def canonical_basis(projector, rank):
-    """An orthonormal basis of the range of an orthogonal ``projector``, fixed by the range alone.
-
-    The columns ``P e_1, P e_2, ...`` are taken in order and orthonormalised by Gram-Schmidt
-    (twice, for orthogonality to rounding); a column is kept when its residual has squared
-    norm at least ``1 / (2 d)``. The scan always keeps ``rank`` columns: while fewer are kept,
-    the residual projector ``P'`` has trace ``sum_k |P' e_k|^2 >= 1``, so some column has
-    ``|P' e_k|^2 >= 1/d``, and a column skipped earlier had then a larger residual still.
-
-    Unlike the eigenvectors or singular vectors of a degenerate eigenvalue (which LAPACK
-    returns in an arbitrary rotation that changes with the BLAS kernel), the basis depends on
-    the range only, and rounding changes it by rounding only. Every integration rule built on
-    it, and every direction drawn as ``basis @ z``, is then the same on every machine.
-
-    Parameters
-    ----------
-    projector : ndarray (d, d)
-        Orthogonal projector onto the subspace.
-    rank : int
-        Its rank (the dimension of the subspace).
-
-    Returns
-    -------
-    ndarray (d, rank)
-    """
-    p = np.asarray(projector, dtype=float)
-    d = p.shape[0]
-    kept = []
-    for k in range(d):
-        if len(kept) == rank:
-            break
-        v = p[:, k].copy()
-        for _ in range(2):
-            for u in kept:
-                v -= (u @ v) * u
-        size = float(np.sqrt(v @ v))
-        if size * size >= 0.5 / d:
-            kept.append(v / size)
-    if len(kept) != rank:  # only if `projector` is not a projector of this rank
-        raise ValueError(f"projector does not have rank {rank}: found {len(kept)} directions")
-    return np.stack(kept, axis=1) if kept else np.zeros((d, 0))
-
-
 def teacher_span_basis(teacher, tol=1e-9):
     """Orthonormal bases ``(U_span, U_orth)`` of the span of the differences of the teacher
     means and of its orthogonal complement, each fixed by the subspace alone
-    (:func:`canonical_basis`): the rules built on them are the same on every machine.
-
-    The rank comes from the singular values of the differences (well conditioned); the
-    projector onto the span from the leading left singular vectors (their span is well
-    conditioned, whatever rotation LAPACK returns inside it).
-    """
-    d = teacher.dim
-    diffs = teacher.means[1:] - teacher.means[:1]
-    if diffs.shape[0] == 0:
-        return np.zeros((d, 0)), np.eye(d)
-    u, sv, _ = np.linalg.svd(diffs.T, full_matrices=False)
-    scale = max(1.0, float(np.max(np.abs(diffs))))
-    rank = int(np.sum(sv > tol * scale))
-    span = u[:, :rank] @ u[:, :rank].T
-    return canonical_basis(span, rank), canonical_basis(np.eye(d) - span, d - rank)
+    (:func:`gmmlit.core.span.affine_span_basis`): the rules built on them are the same on every
+    machine."""
+    _, span, orthogonal = affine_span_basis(teacher.means, tol, complement=True)
+    return span, orthogonal
 
 
 class IntegrationRule:

@@ -276,7 +276,7 @@ def gdpolyak(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     Parameters
     ----------
     objective, means0, max_evals, tol, minimizer, record_means
-        As in :func:`gmmlit.optim.methods.gradient_em`.
+        As in :func:`gmmlit.optim.first_order.gradient_em`.
     step : float > 0 or "inverse_lambda_max"
         The gradient step ``eta``. ``"inverse_lambda_max"``: ``1 / lambda_max`` of the
         Hessian at ``means0`` (:func:`inverse_lambda_max`); that Hessian is counted in
@@ -358,7 +358,7 @@ def newton(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record
     Parameters
     ----------
     objective, means0, max_evals, tol, minimizer, record_means
-        As in :func:`gmmlit.optim.methods.gradient_em`.
+        As in :func:`gmmlit.optim.first_order.gradient_em`.
 
     Returns
     -------

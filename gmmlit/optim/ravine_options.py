@@ -288,7 +288,7 @@ class RavineOptions:
     """The configuration of the ravine method; ``RavineOptions()`` is the default method.
 
     The defaults (the defaults of each policy's fields) are the configuration found best by
-    the tuning study of :mod:`gmmlit.book.studies` and the benchmark of the chapter "Beyond
+    the tuning study of :mod:`gmmlit.book.polyak.studies` and the benchmark of the chapter "Beyond
     the paper": EM's update through the discretised gradient as the short step,
     over-relaxed, until the gradient norm stalls; Polyak steps in EM's metric aimed at the
     floor estimate; the look-ahead safeguard; the hand-over to L-BFGS on a plateau.

@@ -15,7 +15,7 @@ along lines and curves through ``theta*``:
 * :func:`quartic_constants_vs_separation`: measured and predicted quartic constants on the
   line and on the ravine as the teacher means separate;
 * the two-parameter example of the paper's Figure 2 (``d = 1``, ``m = 1``, ``n = 2``):
-  :func:`two_parameter_instance`, :func:`loss_on_grid`, :func:`two_parameter_ravine_curve`,
+  :func:`gmmlit.core.instances.two_parameter_instance`, :func:`loss_on_grid`, :func:`two_parameter_ravine_curve`,
   :func:`cubic_ravine_coefficient_1d` and :func:`two_parameter_landscape`.
 
 Directions are flat vectors of length ``n d`` (index ``i d + a``, as in
@@ -27,8 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.geometry import cluster_bias, normal_basis, project_to_ravine, tangent_basis
-from ..core.instances import make_instance, triangle_instance
-from ..core.mixture import Mixture
+from ..core.instances import triangle_instance, two_parameter_instance
 from .quartic import QuarticModel, quartic_form, separated_limit
 from ..core.validation import _as_float_array, check_positive_float, check_positive_int, check_rng, check_weights
 
@@ -284,26 +283,6 @@ def quartic_constants_vs_separation(sides, *, n=6, seed=0, t=1e-3, rule=None):
 
 
 # ---------------------------------------------------------------------------- the two-parameter example
-def two_parameter_instance(weights=(0.5, 0.5)):
-    """The example of Figure 2: teacher ``N(0, 1)`` (``d = 1``, ``m = 1``), two students.
-
-    Parameters
-    ----------
-    weights : array_like, shape (2,)
-        Student weights ``(pi_1, pi_2)``, positive, summing to 1. Any other length is
-        also accepted (``n`` students, all in the one cluster).
-
-    Returns
-    -------
-    Instance
-        ``theta* = (0, 0)``, both students assigned to the teacher, ``delta_pi = 0``.
-    """
-    w = check_weights(weights, "weights")
-    if w.shape[0] < 2:
-        raise ValueError(f"weights must have at least two entries (overparameterized), got {w.shape[0]}")
-    teacher = Mixture(np.array([1.0]), np.zeros((1, 1)))
-    label = ", ".join(f"{x:g}" for x in w)
-    return make_instance(teacher, w, np.zeros(w.shape[0], dtype=int), name=f"two-parameter(pi=({label}))")
 
 
 def loss_on_grid(objective, mu1, mu2):

@@ -971,7 +971,7 @@ def alt_text_problems(report):
 def figure_problems(report, site):
     """Output figures below :data:`MIN_FIGURE_DPI`, or whose smallest text (the book style's
     :func:`font_size` for the figure's width) is shown smaller than the body text."""
-    from gmmlit.book.figures.style import font_size
+    from gmmlit.book.style import font_size
 
     reader = report.dom.get("reader", {})
     body = reader.get("bodyFontPx") or 16.0

@@ -126,7 +126,7 @@ def hessian_fisher_numeric(hessian_of=None):
 def gradient_implementation_sympy():
     """``PopulationKL.grad`` against sympy's gradient of the integrand, on and off the ravine."""
     from ...theory.symbolic import check_gradient_implementation
-    from ...theory.symbolic._instance import default_instance
+    from ...core.instances import sympy_check_instance as default_instance
 
     return from_symbolic(check_gradient_implementation(), check_gradient_implementation(default_instance(1)))
 
@@ -134,6 +134,6 @@ def gradient_implementation_sympy():
 def hessian_implementation_sympy():
     """``PopulationKL.hessian`` against sympy's Hessian of the integrand, on and off the ravine."""
     from ...theory.symbolic import check_hessian_implementation
-    from ...theory.symbolic._instance import default_instance
+    from ...core.instances import sympy_check_instance as default_instance
 
     return from_symbolic(check_hessian_implementation(), check_hessian_implementation(default_instance(1)))

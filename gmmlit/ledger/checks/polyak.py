@@ -18,7 +18,8 @@ def polyak_sympy():
 def polyak_ravine_numeric():
     """One Polyak step at ravine points: factor vs the quartic prediction; loss decreases."""
     from ...core.geometry import project_to_ravine, tangent_projector
-    from ...theory.quartic import QuarticModel, polyak_quartic_factor, ravine_gradient_tolerance
+    from ...theory.quartic import QuarticModel
+    from ...theory.quartic_polyak import polyak_quartic_factor, ravine_gradient_tolerance
     from ...optim.steps import polyak_step
 
     tri, one = small_instances()
@@ -47,7 +48,7 @@ def alignment_numeric():
     """Along Polyak iterates (model and true objective) the factor tends to 3/4 and the
     angle between grad Q and v to 0; at random ravine points the factor is spread."""
     from ...core.geometry import project_to_ravine, tangent_basis, tangent_projector
-    from ...theory.quartic import (
+    from ...theory.quartic_polyak import (
         angle_degrees,
         direction_map_multipliers,
         polyak_quartic_factor,
@@ -100,7 +101,7 @@ def alignment_numeric():
 def alignment_can_fail():
     """Very unequal weights: the minimising direction is unstable; the factor stays above 3/4."""
     from ...core.geometry import tangent_basis
-    from ...theory.quartic import direction_map_multipliers, quartic_polyak_iterates
+    from ...theory.quartic_polyak import direction_map_multipliers, quartic_polyak_iterates
 
     weights = np.array([0.387, 0.197, 0.202, 0.194, 0.020])
     form, gradient, proj = m1_model(weights, 2)
@@ -130,10 +131,11 @@ def alignment_can_fail():
 def three_quarters_numeric():
     """Polyak steps on random homogeneous quartics (``m = 1`` models, random weights and
     directions): the distance factor measured from the step itself is ``>= 3/4`` (to
-    rounding) and equals the formula :func:`gmmlit.theory.quartic.polyak_quartic_factor`
+    rounding) and equals the formula :func:`gmmlit.theory.quartic_polyak.polyak_quartic_factor`
     (no clip in either); radial directions give exactly ``3/4``."""
     from ...core.geometry import tangent_basis
-    from ...theory.quartic import one_component_model, polyak_quartic_factor, quartic_polyak_step
+    from ...theory.quartic import one_component_model
+    from ...theory.quartic_polyak import polyak_quartic_factor, quartic_polyak_step
 
     rng = np.random.default_rng(5)
     lowest, worst_formula, worst_radial = np.inf, 0.0, 0.0

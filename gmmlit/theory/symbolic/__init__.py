@@ -41,7 +41,7 @@ from .gaussian import gaussian_expectation, wick_moment
 from .gradient import check_gradient_implementation, check_pointwise_gradient, gradient_formula
 from .gradient_descent import check_gd_quartic_asymptotics, gd_quartic_increment_series
 from .hessian import check_hessian_implementation, check_indexed_derivatives, check_pointwise_hessian, hessian_block_formula
-from .polyak import check_polyak_quartic_step
+from .polyak import check_polyak_quartic_step, polyak_multiplier_identity
 from .quartic import (
     M1Series,
     check_density_ratio_expansion,
@@ -80,6 +80,7 @@ __all__ = [
     "check_density_ratio_expansion",
     "check_separated_limit",
     "check_polyak_quartic_step",
+    "polyak_multiplier_identity",
     "gd_quartic_increment_series",
     "check_gd_quartic_asymptotics",
     "check_gradient_implementation",

@@ -7,18 +7,6 @@ import numpy as np
 import sympy as sp
 
 
-def default_instance(dim=2):
-    """Two teacher components (weights 0.4, 0.6) at distance about 3, three students
-    (weights 0.25, 0.15, 0.6; the first two on the first component), in dimension ``dim``."""
-    from ...core.instances import make_instance
-    from ...core.mixture import Mixture
-
-    means = np.array([[-1.5, 0.0], [1.5, 0.5]])[:, :dim] if dim <= 2 else None
-    if means is None:
-        raise ValueError(f"dim must be 1 or 2, got {dim}")
-    return make_instance(Mixture(np.array([0.4, 0.6]), means), np.array([0.25, 0.15, 0.6]), np.array([0, 0, 1]))
-
-
 def bregman_integrand_expression(teacher_weights, teacher_means, weights, x, mu):
     """``e^s - 1 - s`` with ``s = log p_theta(x) - log p*(x)`` as a sympy expression in the
     point ``x`` (symbols, length ``d``) and the means ``mu`` (``n`` rows of ``d`` sympy

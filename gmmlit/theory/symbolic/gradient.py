@@ -43,9 +43,10 @@ def check_gradient_implementation(instance=None, rule=None, tol=1e-9):
     about ``1e-16 / |s|`` relative where ``s`` is small).
     """
     from ...core.quadrature import TrapezoidRule
-    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, sample_points
+    from ...core.instances import sympy_check_instance
+    from ._instance import bregman_integrand_expression, integrate_on_nodes, sample_points
 
-    inst = default_instance() if instance is None else instance
+    inst = sympy_check_instance() if instance is None else instance
     obj = inst.objective(TrapezoidRule(0.3, 7.0) if rule is None else rule)
     n, d = inst.means_star.shape
     x = sp.symbols(f"x1:{d + 1}", real=True)

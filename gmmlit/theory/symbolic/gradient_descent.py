@@ -25,12 +25,12 @@ def check_gd_quartic_asymptotics(a=1.0, step=0.1, x0=1.0, n_steps=200_000):
     ``q(x_t) = a x_t^4 ~ 1/(64 a eta^2 t^2)``, with relative error
     ``delta(t) = 1 - 64 a eta^2 t^2 q(x_t) = (3/2) log(t)/t + C'/t + O(log^2 t / t^2)``.
 
-    Numerical check: iterate (:func:`gmmlit.theory.quartic.gradient_descent_on_quartic`) and
+    Numerical check: iterate (:func:`gmmlit.theory.quartic_descent.gradient_descent_on_quartic`) and
     measure the slope of ``t delta(t)`` against ``log t`` between ``t = n_steps/10`` and
     ``n_steps``; it must be ``3/2`` within ``5%`` (the neglected ``O(log^2 t / t)`` terms
     are below ``1e-3`` of the slope there for ``a eta x0^2 <= 0.1``).
     """
-    from ..quartic import gradient_descent_on_quartic
+    from ..quartic_descent import gradient_descent_on_quartic
 
     a = check_positive_float(a, "a")
     step = check_positive_float(step, "step")

@@ -113,9 +113,10 @@ def check_hessian_implementation(instance=None, rule=None, tol=1e-9, hessian=Non
     the implementation (a test hands in a Gauss-Newton Hessian to see the check fail).
     """
     from ...core.quadrature import TrapezoidRule
-    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes, sample_points
+    from ...core.instances import sympy_check_instance
+    from ._instance import bregman_integrand_expression, integrate_on_nodes, sample_points
 
-    inst = default_instance() if instance is None else instance
+    inst = sympy_check_instance() if instance is None else instance
     obj = inst.objective(TrapezoidRule(0.3, 7.0) if rule is None else rule)
     n, d = inst.means_star.shape
     x = sp.symbols(f"x1:{d + 1}", real=True)

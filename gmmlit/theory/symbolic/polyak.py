@@ -70,3 +70,19 @@ def check_polyak_quartic_step(n_vars=3):
         "factor^2 - 9/16 = (7/16)(|g|^2|v|^2 - <g,v>^2)/(|g|^2|v|^2) >= 0 by Lagrange's identity",
     )
 
+
+def polyak_multiplier_identity(n_vars=3):
+    """sympy: ``|v - c Q g / |g|^2|^2 - (|v|^2 - (8c - c^2) Q^2 / |g|^2)`` with Euler's
+    identity ``Q = <g, v> / 4`` imposed, simplified; it is ``0`` for every ``c``.
+
+    ``v`` and ``g`` are symbolic vectors with ``n_vars`` entries; ``c`` is the step
+    multiplier. (The case ``c = 1`` is :func:`check_polyak_quartic_step`.)
+    """
+    k = check_positive_int(n_vars, "n_vars", minimum=2)
+    v = sp.Matrix(sp.symbols(f"v1:{k + 1}", real=True))
+    g = sp.Matrix(sp.symbols(f"g1:{k + 1}", real=True))
+    c = sp.Symbol("c", positive=True)
+    gg, vv, gv = (g.T * g)[0, 0], (v.T * v)[0, 0], (g.T * v)[0, 0]
+    q = gv / 4
+    v_plus = v - c * q / gg * g
+    return sp.simplify((v_plus.T * v_plus)[0, 0] - vv + (8 * c - c ** 2) * q ** 2 / gg)

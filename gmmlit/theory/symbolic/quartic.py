@@ -405,9 +405,10 @@ def check_quartic_implementation(instance=None, rule=None, tol=1e-9, n_direction
     from ...core.geometry import tangent_projector
     from ...core.quadrature import TrapezoidRule
     from ..quartic import QuarticModel
-    from ._instance import bregman_integrand_expression, default_instance, integrate_on_nodes
+    from ...core.instances import sympy_check_instance
+    from ._instance import bregman_integrand_expression, integrate_on_nodes
 
-    inst = default_instance() if instance is None else instance
+    inst = sympy_check_instance() if instance is None else instance
     obj = inst.objective(TrapezoidRule(0.3, 7.0) if rule is None else rule)
     model = QuarticModel(obj, inst.means_star, inst.assignment)
     n, d = inst.means_star.shape

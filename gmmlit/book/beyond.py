@@ -1,17 +1,17 @@
 """The figure of the chapter "Beyond the paper": loss against objective evaluations for
 every method of the methods benchmark on one instance (``compute_beyond`` /
-``plot_beyond``), Polyak trial points marked with :data:`~gmmlit.book.figures.style.POLYAK_MARKER`.
+``plot_beyond``), Polyak trial points marked with :data:`~gmmlit.book.style.POLYAK_MARKER`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...bench.methods import METHODS, run_method
-from ...core.validation import check_positive_int
+from ..bench.methods import METHODS, run_method
+from ..core.validation import check_positive_int
 from .style import COLORS, POLYAK_MARKER, new_figure
 
-#: Methods drawn, with their colour role in :data:`~gmmlit.book.figures.style.COLORS` and line style.
+#: Methods drawn, with their colour role in :data:`~gmmlit.book.style.COLORS` and line style.
 BEYOND_METHODS = {
     "gradient_em": ("gradient_em", "-"),
     "em": ("em", "-"),

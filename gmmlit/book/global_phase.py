@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.geometry import nearest_assignment
-from ...optim.global_phase import global_phase
-from ...core.instances import random_teacher
-from ...core.mixture import Mixture
-from ...core.objective import PopulationKL
-from ...bench.parallel import map_trials, trial_seeds
-from ...core.quadrature import SobolRule, TrapezoidRule
-from ...core.validation import check_positive_int
+from ..core.geometry import nearest_assignment
+from ..optim.global_phase import global_phase
+from ..core.instances import random_teacher
+from ..core.mixture import Mixture
+from ..core.objective import PopulationKL
+from ..bench.parallel import map_trials, trial_seeds
+from ..core.quadrature import SobolRule, TrapezoidRule
+from ..core.validation import check_positive_int
 from .style import COLORS, new_figure
 
 #: Dimensions of Figure 7.

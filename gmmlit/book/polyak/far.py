@@ -20,7 +20,7 @@ from ...optim.first_order import em
 from ...optim.ravine import ravine_method
 from ...optim.ravine_options import EMMetricGradientStep, RavineOptions
 from ...optim.ravine_phases import discretisation_gap
-from .style import COLORS, new_figure
+from ..style import COLORS, new_figure
 
 #: Rule of the study (as the random-start benchmark's in ``d = 3``).
 FAR_RULE = ProductRule(0.7, 5.0, 3)

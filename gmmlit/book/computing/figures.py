@@ -1,6 +1,6 @@
 """Figures of the chapter "Computing population quantities".
 
-Each function takes data computed by :mod:`gmmlit.book.accuracy` and returns a matplotlib
+Each function takes data computed by :mod:`gmmlit.book.computing` and returns a matplotlib
 ``Figure``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import POLYAK_MARKER, new_figure
+from ..style import POLYAK_MARKER, new_figure
 
 #: Smallest error drawn on a log axis (exact zeros are drawn there).
 ERROR_FLOOR = 1e-17
@@ -24,7 +24,7 @@ def _clip(values):
 def quadrature_convergence_figure(data):
     """Relative error against nodes per teacher component, trapezoid (solid) and Gauss-Hermite (dashed).
 
-    ``data`` is the output of :func:`gmmlit.book.accuracy.quadrature_convergence_1d`.
+    ``data`` is the output of :func:`gmmlit.book.computing.quadrature_convergence_1d`.
     """
     fig, ax = new_figure(width=6.4, height=3.8)
     for color, (sep, res) in zip(SERIES_COLORS, data.items()):
@@ -41,7 +41,7 @@ def quadrature_convergence_figure(data):
 def bregman_evaluation_figure(data):
     """Relative error of three evaluations of ``e^s - 1 - s`` against ``s > 0``.
 
-    ``data`` is the output of :func:`gmmlit.book.accuracy.bregman_evaluation_errors` (positive
+    ``data`` is the output of :func:`gmmlit.book.computing.bregman_evaluation_errors` (positive
     ``s`` only are drawn).
     """
     s = np.asarray(data["s"])
@@ -66,7 +66,7 @@ def naive_minimiser_figure(sizes, studies, predicted_sizes, predicted):
     sizes : array_like
         ``N`` of the measured minimisers.
     studies : dict label -> dict
-        Outputs of :func:`gmmlit.book.accuracy.naive_minimiser_study` with ``minimise=True``
+        Outputs of :func:`gmmlit.book.computing.naive_minimiser_study` with ``minimise=True``
         (medians over seeds drawn as filled markers, the medians of their predictions as
         hollow ones).
     predicted_sizes : array_like
@@ -95,7 +95,7 @@ def loss_floor_figure(ts, losses, reference_name):
     """``|L(theta* + t v)|`` against ``t`` for several discretisations; negative values hollow.
 
     ``losses`` is a dict name -> array (output of
-    :func:`gmmlit.book.accuracy.loss_floor_along_path`); ``reference_name`` names the accurate one.
+    :func:`gmmlit.book.computing.loss_floor_along_path`); ``reference_name`` names the accurate one.
     """
     ts = np.asarray(ts)
     fig, ax = new_figure(width=6.0, height=3.8)
@@ -116,7 +116,7 @@ def loss_floor_figure(ts, losses, reference_name):
 def run_floor_figure(runs):
     """Accurately judged loss and distance to ``theta*`` along runs driven by different discretisations.
 
-    ``runs`` is the output of :func:`gmmlit.book.accuracy.run_floor_study`; Polyak iterates
+    ``runs`` is the output of :func:`gmmlit.book.computing.run_floor_study`; Polyak iterates
     carry the book's Polyak marker. Runs are drawn solid, dashed, dotted in turn, so that
     coinciding runs stay visible.
     """
@@ -144,7 +144,7 @@ def run_floor_figure(runs):
 def cost_accuracy_figure(rows, families):
     """Largest relative error (loss, gradient) against seconds per evaluation, one marker per rule.
 
-    ``rows`` from :func:`gmmlit.book.accuracy.rule_error_table`; ``families`` maps a label to
+    ``rows`` from :func:`gmmlit.book.computing.rule_error_table`; ``families`` maps a label to
     a predicate on the row's ``rule`` string (e.g. ``lambda r: r.startswith("Sobol")``).
     """
     fig, ax = new_figure(width=6.0, height=3.6)

@@ -9,7 +9,7 @@ alternating method".
   against the evaluation count for the ravine method, gradient EM and EM on the setting
   of the paper's Figure 1 (``d = 5``, ``m = 3``, ``n = 20``), with the default rule and
   its accuracy measured against a finer one.
-* The Polyak step on the quartic model of the ravine (:mod:`gmmlit.theory.quartic`): factors at
+* The Polyak step on the quartic model of the ravine (:mod:`gmmlit.theory.quartic_polyak`): factors at
   random directions and along iterated steps with a step multiplier, and the multipliers
   of the induced map on directions.
 * The tube: its half-width ``sqrt(2 L_M / lambda_N)``.
@@ -22,10 +22,11 @@ from functools import partial
 
 import numpy as np
 
-from ..accuracy import rule_errors
+from ..computing import rule_errors
 from ...core.geometry import normal_basis, project_to_ravine, tangent_basis
 from ...core.instances import figure1_instance
-from ...theory.landscape import loss_on_grid, two_parameter_instance, two_parameter_ravine_curve, unit_direction
+from ...core.instances import two_parameter_instance
+from ...theory.landscape import loss_on_grid, two_parameter_ravine_curve, unit_direction
 from ...optim.presets import PAPER_METHOD
 from ...optim.ravine_options import EMStep, NoSafeguard, PolyakRule, RavineOptions, UntilGradientStalls
 from ...optim.first_order import em, gradient_em
@@ -34,7 +35,7 @@ from ...core.quadrature import ProductRule
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
 from ...optim.peers import gdpolyak
 from ...bench.parallel import map_trials
-from .style import COLORS, POLYAK_MARKER, new_figure
+from ..style import COLORS, POLYAK_MARKER, new_figure
 from ...core.instances import START_SCALE
 
 

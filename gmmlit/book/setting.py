@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.mixture import Mixture
 from .style import COLORS, new_figure
 
 

@@ -1,12 +1,4 @@
-"""Figures 5 and 6 and the measurements of the chapter "Arbitrary weights: the misspecification floor".
-
-When no grouping of the student weights matches the teacher weights (``Delta_pi > 0``)
-the loss cannot reach 0. Near a grouping ``sigma`` its least value is a floor
-``L* > 0``; this module measures it (:func:`local_floor`: a trust-region Newton method
-with the exact Hessian, polished by Newton steps), compares it with the prediction for well
-separated clusters, ``KL(pi* || w)`` (:func:`gmmlit.book.studies.kl_of_cluster_weights`)
-and its chi-square approximation (:func:`gmmlit.book.studies.theory_floor`), and runs the
-methods of :mod:`gmmlit.optim.first_order` and :mod:`gmmlit.optim.ravine` down to it.
+"""Figures 5 and 6 of the chapter "Arbitrary weights: the misspecification floor".
 
 ``compute_figure5`` / ``plot_figure5``: both methods (and EM, and the ravine method
 with ``f* = L*``) from the same start on two misspecified instances.
@@ -14,43 +6,35 @@ with ``f* = L*``) from the same start on two misspecified instances.
 ``Delta_pi``; (b) ``Delta_pi`` along the global phase (gradient EM with weight updates,
 :func:`gmmlit.optim.global_phase.global_phase`).
 
-All runs use :data:`FLOOR_RULE`; every floor is the floor of that discretised objective.
+All runs use :data:`gmmlit.book.misspecified.floor.FLOOR_RULE`; every floor is the floor of
+that discretised objective.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...core.geometry import current_delta_pi, intra_cluster_dispersion
-from ...optim.global_phase import global_phase
-from ...core.instances import (
-    make_instance,
-    misspecified_instance,
-    proportional_counts,
-    random_teacher,
-    split_weights,
-    triangle_teacher,
-)
-from ...optim.first_order import em, gradient_em
-from ...optim.ravine import ravine_method
-from ...core.mixture import Mixture
 from ...bench.parallel import map_trials, trial_seeds
+from ...core.geometry import current_delta_pi, intra_cluster_dispersion
+from ...core.instances import START_SCALE, general_misspecified_instance, misspecified_instance, triangle_teacher
 from ...core.quadrature import TrapezoidRule
-from ...optim.newton import local_floor
-from ...optim.presets import POLYAK_ALONE
-from ...optim.ravine_options import NoSafeguard, PolyakRule
-from ...optim.results import StopReason, first_crossing
-from ..accuracy import rule_errors
-from ...theory.landscape import fit_power_law
-from ..studies import START_SCALE, kl_of_cluster_weights, theory_floor
 from ...core.validation import _as_float_array, check_positive_float, check_positive_int
-from .style import COLORS, POLYAK_MARKER, new_figure
-
-#: Integration rule of every run in this module: trapezoid, step 0.3, disc of radius 7
-#: (1709 nodes per teacher component). On the triangle instances at the starting points
-#: its loss and gradient agree with ``TrapezoidRule(0.15, 10)`` to a relative 1.4e-7 and
-#: 7e-7; the floor at ``Delta_pi = 0.06`` to a relative 2.6e-7.
-FLOOR_RULE = TrapezoidRule(0.3, 7.0)
+from ...optim.global_phase import global_phase
+from ...optim.results import StopReason
+from ...theory.landscape import fit_power_law
+from ..computing import rule_errors
+from ..style import COLORS, POLYAK_MARKER, new_figure
+from .floor import FLOOR_RULE, floor_summary
+from .runs import (
+    FSTAR_TARGET,
+    RAVINE_VARIANTS,
+    evals_to,
+    method_runs,
+    ravine_variant,
+    run_record,
+    running_minimum,
+    stop_reason_of,
+)
 
 #: Weight mismatches of Figure 6 and of the floor table (book size; ``full=True`` adds more).
 BOOK_DELTAS = (0.0005, 0.002, 0.006, 0.02, 0.06, 0.2)
@@ -58,10 +42,6 @@ FULL_DELTAS = (0.0005, 0.001, 0.002, 0.004, 0.006, 0.01, 0.02, 0.04, 0.06, 0.1, 
 
 #: Weight mismatch of the instances of Figure 5.
 FIGURE5_DELTA = 0.06
-
-#: Seed of the second teacher of Figure 5 (:func:`gmmlit.core.instances.random_teacher` with
-#: ``m = 3``, ``d = 2``): weights 0.33/0.45/0.22, pairwise distances 5.2, 6.9 and 12.1.
-GENERAL_TEACHER_SEED = 1
 
 #: Evaluations per run: ``(book, full)``.
 FIGURE5_EVALS = (300, 2000)
@@ -78,165 +58,13 @@ PAPER_STABILISATION = 15
 #: distances of its last value (:func:`stabilisation_iteration`).
 STABILISATION_TOLERANCES = (1e-2, 1e-3)
 
-#: Relative accuracy asked of the runs with ``f* = L*``: ``L <= L* (1 + FSTAR_TARGET)``.
-FSTAR_TARGET = 1e-6
-
-#: Stop reasons in the order of their integer codes in the figure data.
-STOP_CODES = tuple(r.value for r in StopReason)
-
-
-# ---------------------------------------------------------------------------- instances
-def general_misspecified_instance(delta_pi, *, n=10, teacher_seed=GENERAL_TEACHER_SEED, split_seed=0, dim=2):
-    """A random teacher (``m = 3``) whose cluster weights are off by ``Delta_pi``.
-
-    The teacher is :func:`gmmlit.core.instances.random_teacher` ``(3, dim, seed=teacher_seed)``;
-    mass ``delta_pi / 2`` moves from its lightest to its heaviest component, and the
-    ``n`` students split these cluster weights (:func:`gmmlit.core.instances.split_weights`),
-    so the grouping has ``sum_j |w_j - pi*_j| = delta_pi``.
-    """
-    delta = check_positive_float(delta_pi, "delta_pi", allow_zero=True)
-    teacher = random_teacher(3, dim, seed=teacher_seed)
-    shift = np.zeros(3)
-    shift[np.argmax(teacher.weights)] += delta / 2
-    shift[np.argmin(teacher.weights)] -= delta / 2
-    target = teacher.weights + shift
-    if np.any(target <= 0):
-        raise ValueError(f"delta_pi = {delta} is too large for the lightest teacher weight {teacher.weights.min():.3g}")
-    w, a = split_weights(target, proportional_counts(teacher.weights, n), split_seed)
-    return make_instance(teacher, w / w.sum(), a, name=f"random teacher {teacher_seed} (Delta_pi={delta:g})")
-
-
-# ---------------------------------------------------------------------------- the floor
-def collapsed_cluster_curvature(objective, means, assignment, cluster):
-    """``A_j = E_{p*}[Psi_j(x) ((x - c)(x - c)^T - I)] / w_j`` for a collapsed cluster.
-
-    ``Psi_j = sum_{i in S_j} psi_i`` is the responsibility of cluster ``j``, ``w_j`` its
-    weight and ``c`` the common mean of its students, which must coincide. For a move
-    ``v`` of these students with ``sum_i pi_i v_i = 0`` the second derivative of the loss
-    is ``-sum_i pi_i v_i^T A_j v_i`` (exactly, for the naive form of the objective);
-    ``A_j`` is the average of the Hessian of ``p* / p_theta`` over ``N(c, I)``.
-    The expectation uses the objective's own nodes (:meth:`PopulationKL.nodes`).
-    """
-    x = np.array(objective.check_means(means), dtype=float)
-    a = np.asarray(assignment)
-    if a.shape != (x.shape[0],):
-        raise ValueError(f"assignment must have one entry per student ({x.shape[0]}), got shape {a.shape}")
-    members = a == cluster
-    if not np.any(members):
-        raise ValueError(f"cluster {cluster!r} has no students")
-    centre = x[members][0]
-    if not np.all(x[members] == centre):
-        raise ValueError(f"the students of cluster {cluster} do not share one mean: the formula needs a collapsed cluster")
-    nodes, node_weights = objective.nodes()
-    psi = Mixture(objective.weights, x).responsibilities(nodes)
-    mass = node_weights * psi[:, members].sum(axis=1)
-    z = nodes - centre
-    second = np.einsum("k,ka,kb->ab", mass, z, z) - mass.sum() * np.eye(x.shape[1])
-    return second / objective.weights[members].sum()
-
-
-# ---------------------------------------------------------------------------- run records
-def running_minimum(losses):
-    """The least loss so far at every evaluation (non-finite losses are skipped)."""
-    x = _as_float_array(losses, "losses")
-    return np.minimum.accumulate(np.where(np.isfinite(x), x, np.inf))
-
-
-def run_record(result):
-    """The numbers of an :class:`~gmmlit.optim.results.OptimizationResult` that the figures use."""
-    return dict(
-        losses=np.array(result.losses),
-        polyak_evals=np.array(result.polyak_evals),
-        polyak_accepted=np.array(result.polyak_accepted),
-        n_evals=int(result.n_evals),
-        stop_code=STOP_CODES.index(result.stop_reason.value),
-        final_loss=float(result.loss),
-    )
-
-
-def stop_reason_of(record):
-    """The stop reason (a string) of a :func:`run_record`."""
-    return STOP_CODES[int(record["stop_code"])]
-
-
-def evals_to(losses, level):
-    """:func:`gmmlit.optim.results.first_crossing` as an integer for the figure's arrays
-    (``-1`` if never)."""
-    k = first_crossing(_as_float_array(losses, "losses"), level)
-    return -1 if k is None else k
-
-
-#: The ravine-method runs of the chapter: name -> the options as a function of the measured
-#: floor ``L*``, the default method with a fixed Polyak target. They show the Polyak steps
-#: alone (:data:`gmmlit.optim.presets.POLYAK_ALONE`): a plateau stops the run (after 5
-#: consecutive rejections) instead of handing over to L-BFGS. Figure 5 adds the default
-#: method (:func:`method_runs`).
-RAVINE_VARIANTS = {
-    "ravine_f0": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0)),
-    "ravine_f0_off": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0), safeguard=NoSafeguard()),
-    "ravine_fstar_off": lambda l_star: POLYAK_ALONE.replace(polyak=PolyakRule(target=l_star),
-                                                            safeguard=NoSafeguard()),
-}
-
-
-def ravine_variant(objective, means0, variant, l_star, max_evals, record_means=False):
-    """Run the ravine method in one of :data:`RAVINE_VARIANTS` (with the floor ``l_star``)."""
-    if variant not in RAVINE_VARIANTS:
-        raise ValueError(f"variant must be one of {tuple(RAVINE_VARIANTS)}, got {variant!r}")
-    options = RAVINE_VARIANTS[variant](l_star)
-    return ravine_method(objective, means0, options, max_evals=max_evals, record_means=record_means)
-
-
-def method_runs(objective, means0, l_star, max_evals):
-    """Gradient EM, EM, the default ravine method and every ravine variant of
-    :data:`RAVINE_VARIANTS` from one start.
-
-    Returns a dict of :func:`run_record`, keyed ``gradient_em``, ``em``,
-    ``ravine_default`` (``RavineOptions()``: estimated target,
-    hand-over to L-BFGS on a plateau) and the variant names.
-    """
-    runs = dict(
-        gradient_em=run_record(gradient_em(objective, means0, max_evals=max_evals)),
-        em=run_record(em(objective, means0, max_evals=max_evals)),
-        ravine_default=run_record(ravine_method(objective, means0, max_evals=max_evals)),
-    )
-    for variant in RAVINE_VARIANTS:
-        runs[variant] = run_record(ravine_variant(objective, means0, variant, l_star, max_evals))
-    return runs
-
-
-def floor_summary(instance, objective, means0):
-    """The measured floor of ``instance`` next to its predictions.
-
-    Returns a dict with ``delta_pi``, ``L_star``, ``kl_weights`` (``KL(pi* || w)``),
-    ``chi2_half`` (``sum_j Delta_j^2 / (2 pi*_j)``), ``reference_loss`` (the loss with
-    every student on its teacher mean), ``grad_norm``, ``min_eigenvalue``,
-    ``tangent_eigenvalues`` (the ``d (n - m)`` smallest Hessian eigenvalues),
-    ``normal_eigenvalues`` (the ``d m`` largest) and ``means`` (the polished point).
-    """
-    fl = local_floor(objective, means0)
-    eig = fl["hessian_eigenvalues"]
-    k = instance.d * (instance.n - instance.m)
-    return dict(
-        delta_pi=float(instance.delta_pi),
-        L_star=fl["L_star"],
-        kl_weights=kl_of_cluster_weights(instance),
-        chi2_half=theory_floor(instance),
-        reference_loss=float(objective.loss(instance.means_star)),
-        grad_norm=fl["grad_norm"],
-        min_eigenvalue=float(eig[0]),
-        tangent_eigenvalues=eig[:k],
-        normal_eigenvalues=eig[k:],
-        means=fl["means"],
-    )
-
 
 # ---------------------------------------------------------------------------- Figure 5
 def compute_figure5(*, seed=0, full=False, jobs=1, progress=None, max_evals=None):
     """Numbers of Figure 5: every method from one start, on two misspecified instances.
 
     Panels ``"triangle"`` (:func:`gmmlit.core.instances.misspecified_instance`) and
-    ``"random"`` (:func:`general_misspecified_instance`), both with
+    ``"random"`` (:func:`gmmlit.core.instances.general_misspecified_instance`), both with
     ``Delta_pi =`` :data:`FIGURE5_DELTA`, start ``theta_ref + 0.3 N(0, I)`` seeded by
     ``seed``. Each panel holds the floor (:func:`floor_summary`) and the runs
     (:func:`method_runs`) and ``rule_errors``: the relative errors ``(loss, grad)`` of

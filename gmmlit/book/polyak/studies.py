@@ -1,10 +1,11 @@
-"""Numerical studies of the methods: tuning of the ravine method, comparison with the
-classical and peer methods, the contraction factor of the Polyak step, and the floor
-reached when the weights cannot group exactly.
+"""Numerical studies of the methods (chapter "The Polyak step and the alternating method"):
+tuning of the ravine method, comparison with the classical and peer methods, the contraction
+factor of the Polyak step; :func:`main` adds the floor reached when the weights cannot group
+exactly (:mod:`gmmlit.book.misspecified.floor`).
 
 Each study is a function returning plain data (lists of dicts, arrays); :func:`main`
-runs them all and prints tables (``python -m gmmlit.book.studies``; ``--quick`` for a short
-version). Everything is seeded: the same call gives the same numbers.
+runs them all and prints tables (``python -m gmmlit.book.polyak``; ``--quick`` for a
+short version). Everything is seeded: the same call gives the same numbers.
 
 The running instance is :func:`gmmlit.core.instances.triangle_instance` (``d = 2``, ``m = 3``
 teacher components on a triangle of side 6 with weights 0.5/0.3/0.2, ``n = 10`` students
@@ -18,51 +19,26 @@ import time
 
 import numpy as np
 
-from ..core.geometry import cluster_weights
-from ..core.instances import figure1_instance, misspecified_instance, triangle_instance
-from ..optim.first_order import em, gradient_em
-from ..optim.ravine import ravine_method
-from ..optim.peers import bfgs, lbfgs, nesterov
-from ..optim.presets import PLAIN_POLYAK, POLYAK_ALONE
-from ..optim.ravine_options import (EMMetricGradientStep, EMStep, FixedShortSteps, GradientStep, LookaheadSafeguard,
-                                    NoSafeguard, PolyakRule, RavineOptions, TrialSafeguard, UntilGradientStalls)
-from ..core.validation import check_positive_float
-from ..theory.landscape import fit_power_law
-from ..core.instances import START_SCALE
+from ...bench.tables import format_rows
+from ...core.instances import START_SCALE, figure1_instance, triangle_instance
+from ...core.validation import check_positive_float
+from ...optim.first_order import em, gradient_em
+from ...optim.peers import bfgs, lbfgs, nesterov
+from ...optim.presets import PLAIN_POLYAK
+from ...optim.ravine import ravine_method
+from ...optim.ravine_options import (EMMetricGradientStep, EMStep, FixedShortSteps, GradientStep, LookaheadSafeguard,
+                                     NoSafeguard, PolyakRule, RavineOptions, TrialSafeguard, UntilGradientStalls)
+from ..misspecified.floor import MISSPECIFICATION_DELTAS, f_star_zero_runs, floor_scaling, misspecification_floor
 
 
 #: Loss level of the convergence claims.
 TARGET = 1e-12
-
-#: The weight mismatches of the misspecification study.
-MISSPECIFICATION_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 
 # ---------------------------------------------------------------------------- helpers
 def starts(instance, seeds, scale=START_SCALE):
     """The seeded starting points ``theta* + scale N(0, I)``."""
     return [instance.start(scale, seed) for seed in seeds]
-
-
-def format_table(rows, columns, title=None):
-    """Render ``rows`` (dicts) as a fixed-width text table with the given columns."""
-
-    def cell(v):
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3g}" if (v == 0 or 1e-3 <= abs(v) < 1e4) else f"{v:.2e}"
-        if isinstance(v, (list, tuple)):
-            return " ".join(cell(u) for u in v)
-        return str(v)
-
-    text = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(t[k]) for t in text)) if text else len(c) for k, c in enumerate(columns)]
-    lines = [] if title is None else [title]
-    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(t.ljust(w) for t, w in zip(row, widths)) for row in text]
-    return "\n".join(lines)
 
 
 def _summary(evals, budget):
@@ -241,10 +217,10 @@ def plain_polyak_factors(instance, objective, seeds, *, max_evals=300, below=1e-
     """Trial and block factors of plain Polyak steps (:data:`gmmlit.optim.presets.PLAIN_POLYAK`:
     Euclidean, multiplier 1; no safeguard) along ravine runs from the seeded starts.
 
-    The runs stop at ``L <= tol`` (as in :func:`gmmlit.book.studies.polyak_factor_study`), above the
+    The runs stop at ``L <= tol`` (as in :func:`gmmlit.book.polyak.studies.polyak_factor_study`), above the
     floor of the integration rule. ``options``: a ``RavineOptions`` (default: the plain
     Polyak step without safeguard). Returns
-    a dict with ``trial`` (:func:`gmmlit.book.studies.polyak_contraction_factors`) and
+    a dict with ``trial`` (:func:`gmmlit.book.polyak.studies.polyak_contraction_factors`) and
     ``block`` (the same with ``over="block"``), each concatenated over the seeds.
     """
     trial, block = [], []
@@ -315,98 +291,17 @@ def fixed_k_study(instance, objective, means0, short_steps=(2, 3), max_evals=120
     return out
 
 
-# ---------------------------------------------------------------------------- floors
-def theory_floor(instance):
-    """``sum_j (w_j - pi*_j)^2 / (2 pi*_j)``: the floor predicted for well separated clusters
-    (the chi-square approximation of the KL between teacher and cluster weights)."""
-    t = instance.teacher
-    w = cluster_weights(instance.weights, instance.assignment, t.n_components)
-    return float(np.sum((w - t.weights) ** 2 / (2.0 * t.weights)))
-
-
-def kl_of_cluster_weights(instance):
-    """``sum_j pi*_j log(pi*_j / w_j)``: the floor if the clusters did not overlap at all."""
-    t = instance.teacher
-    w = cluster_weights(instance.weights, instance.assignment, t.n_components)
-    return float(np.sum(t.weights * np.log(t.weights / w)))
-
-
-def misspecification_floor(delta_pi, *, seed=0, evals=400, scale=START_SCALE):
-    """The floor ``L* = min L`` of :func:`gmmlit.core.instances.misspecified_instance`.
-
-    ``L*`` is the least loss of an L-BFGS run of ``evals`` evaluations from
-    ``theta_ref + scale N(0, I)`` (scipy's own stopping tests off); ``theta_ref`` puts
-    every student on its cluster's teacher mean.
-
-    Returns
-    -------
-    dict with ``delta_pi``, ``L_star``, ``theory`` (:func:`theory_floor`), ``kl_weights``
-    (:func:`kl_of_cluster_weights`), ``ratio_to_theory``, ``grad_norm`` (least gradient
-    norm of the run), ``converged_digits`` (``-log10`` of the relative improvement of
-    the last half of the run: how many digits of ``L*`` are settled), and the instance,
-    objective, start and L-BFGS result under ``instance``, ``objective``, ``start``, ``run``.
-    """
-    inst = misspecified_instance(delta_pi)
-    obj = inst.objective()
-    x0 = inst.start(scale, seed)
-    run = lbfgs(obj, x0, max_evals=evals)
-    l_star = run.loss
-    half = run.best_loss_after(max(1, run.n_evals // 2))
-    return dict(
-        delta_pi=inst.delta_pi, L_star=l_star, theory=theory_floor(inst), kl_weights=kl_of_cluster_weights(inst),
-        ratio_to_theory=l_star / theory_floor(inst), grad_norm=float(run.grad_norms.min()),
-        converged_digits=float(-np.log10(max((half - l_star) / l_star, 1e-16))),
-        instance=inst, objective=obj, start=x0, run=run,
-    )
-
-
-def floor_scaling(rows):
-    """Exponent and prefactor of ``L* ~ c Delta_pi^p`` (and of the theory floor) by least
-    squares in log-log over the rows of :func:`misspecification_floor`."""
-    p, c = fit_power_law([r["delta_pi"] for r in rows], [r["L_star"] for r in rows])
-    pt, ct = fit_power_law([r["delta_pi"] for r in rows], [r["theory"] for r in rows])
-    return dict(exponent=p, prefactor=c, theory_exponent=pt, theory_prefactor=ct)
-
-
-def f_star_zero_runs(floor, *, max_evals=300, variants=None):
-    """What ravine runs with ``f_star = 0`` do on a misspecified instance.
-
-    ``floor`` is a row of :func:`misspecification_floor`. Each variant (a label and
-    a ``RavineOptions``; by default the method with ``f_star = 0`` and each
-    safeguard, the plain Polyak step with ``f_star = 0``, the default method (whose
-    target is estimated, ``f_star="adaptive"``) and the default method told the true
-    ``f_star = L*``) runs
-    ``max_evals`` evaluations from the same start. Returns one dict per variant: the
-    least and the final loss as relative excess ``L / L* - 1``, the stop reason, the
-    evaluations made, accepted/total Polyak trials.
-    """
-    l_star = floor["L_star"]
-    if variants is None:
-        variants = [
-            ("f*=0, lookahead", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),
-            ("f*=0, safeguard=off", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0), safeguard=NoSafeguard())),
-            ("f*=0, safeguard=trial", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0),
-                                                           safeguard=TrialSafeguard(max_rejections=5))),
-            ("plain Polyak, f*=0, lookahead", PLAIN_POLYAK.replace(safeguard=POLYAK_ALONE.safeguard)),
-            ("f* adaptive", POLYAK_ALONE),
-            ("f*=L*", POLYAK_ALONE.replace(polyak=PolyakRule(target=l_star))),
-            ("default (f* adaptive, then L-BFGS)", RavineOptions()),
-        ]
-    rows = []
-    for label, options in variants:
-        r = ravine_method(floor["objective"], floor["start"], options, max_evals=max_evals)
-        rows.append(dict(
-            delta_pi=floor["delta_pi"], variant=label, min_excess=float(r.losses.min()) / l_star - 1.0,
-            final_excess=r.loss / l_star - 1.0, stop=r.stop_reason.value, n_evals=r.n_evals,
-            polyak=f"{r.n_polyak_accepted}/{r.polyak_evals.size}",
-        ))
-    return rows
-
-
 # ---------------------------------------------------------------------------- main
+def print_table(rows, columns, title):
+    """Print ``title`` and the ``columns`` of ``rows`` as a plain-text table
+    (:func:`gmmlit.bench.tables.format_rows`)."""
+    print(title)
+    print(format_rows(rows, columns))
+
+
 def main(argv=None):
     """Run every study and print the tables (``--quick``: fewer seeds, no figure 1)."""
-    parser = argparse.ArgumentParser(prog="python -m gmmlit.book.studies", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gmmlit.book.polyak", description=main.__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer seeds and no figure-1 instance")
     args = parser.parse_args(argv)
     seeds = range(3) if args.quick else range(5)
@@ -415,21 +310,21 @@ def main(argv=None):
     inst = triangle_instance(n=10, side=6, seed=0)
     obj = inst.objective()
     rows = ravine_tuning_table(inst, obj, tuning_configurations("triangle"), seeds)
-    print(format_table(rows, ["label", "evals", "reached", "median", "worst"],
+    print_table(rows, ["label", "evals", "reached", "median", "worst"],
                        f"Ravine method: evaluations to L <= {TARGET:g} on {inst.name}, start theta* + "
-                       f"{START_SCALE} N(0, I), seeds {list(seeds)}, budget 400"))
+                       f"{START_SCALE} N(0, I), seeds {list(seeds)}, budget 400")
     print()
     if not args.quick:
         fig = figure1_instance()
         fobj = fig.objective()
         rows = ravine_tuning_table(fig, fobj, tuning_configurations("figure1"), seeds, max_evals=300)
-        print(format_table(rows, ["label", "evals", "reached", "median", "worst"],
-                           f"Ravine method on {fig.name} (rule {fobj.rule!r}), seeds {list(seeds)}, budget 300"))
+        print_table(rows, ["label", "evals", "reached", "median", "worst"],
+                           f"Ravine method on {fig.name} (rule {fobj.rule!r}), seeds {list(seeds)}, budget 300")
         print()
 
     rows = method_comparison(inst, obj, list(seeds)[:3])
-    print(format_table(rows, ["method", "seed", "level", "evals_to_level", "n_evals", "final_loss", "stop",
-                              "seconds"], "Methods from the same starts (triangle)"))
+    print_table(rows, ["method", "seed", "level", "evals_to_level", "n_evals", "final_loss", "stop",
+                              "seconds"], "Methods from the same starts (triangle)")
     print()
 
     print("Contraction |theta+ - theta*| / |theta - theta*| of accepted plain Polyak steps "
@@ -448,16 +343,13 @@ def main(argv=None):
     floors = [misspecification_floor(delta) for delta in MISSPECIFICATION_DELTAS]
     fit = floor_scaling(floors)
     cols = ["delta_pi", "L_star", "theory", "ratio_to_theory", "kl_weights", "grad_norm", "converged_digits"]
-    print(format_table(floors, cols, "Misspecification floor L* (L-BFGS, 400 evaluations) vs theory "
-                                     "sum_j Delta_j^2 / (2 pi*_j)"))
+    print_table(floors, cols, "Misspecification floor L* (L-BFGS, 400 evaluations) vs theory "
+                                     "sum_j Delta_j^2 / (2 pi*_j)")
     print(f"  fit L* ~ {fit['prefactor']:.3g} Delta_pi^{fit['exponent']:.3f}; theory "
           f"{fit['theory_prefactor']:.3g} Delta_pi^{fit['theory_exponent']:.3f}")
     print()
     rows = [row for floor in floors for row in f_star_zero_runs(floor)]
-    print(format_table(rows, ["delta_pi", "variant", "min_excess", "final_excess", "stop", "n_evals", "polyak"],
-                       "Ravine runs with f* = 0 on misspecified weights (excess L / L* - 1; budget 300)"))
+    print_table(rows, ["delta_pi", "variant", "min_excess", "final_excess", "stop", "n_evals", "polyak"],
+                       "Ravine runs with f* = 0 on misspecified weights (excess L / L* - 1; budget 300)")
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
-
-if __name__ == "__main__":
-    main()

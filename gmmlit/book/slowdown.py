@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.geometry import cluster_bias, cluster_weights, intra_cluster_dispersion, tangent_projector
-from ...core.instances import triangle_instance
-from ...theory.landscape import loglog_slope
-from ...optim.ravine_options import RavineOptions
-from ...optim.first_order import gradient_em
-from ...optim.ravine import ravine_method
-from ...core.quadrature import TrapezoidRule
-from ...theory.quartic import gradient_descent, ravine_quartic_form
-from ...core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
+from ..core.geometry import cluster_bias, cluster_weights, intra_cluster_dispersion, tangent_projector
+from ..core.instances import triangle_instance
+from ..theory.landscape import loglog_slope
+from ..optim.ravine_options import RavineOptions
+from ..optim.first_order import gradient_em
+from ..optim.ravine import ravine_method
+from ..core.quadrature import TrapezoidRule
+from ..theory.quartic import ravine_quartic_form
+from ..theory.quartic_descent import gradient_descent
+from ..core.validation import _as_float_array, check_means, check_positive_float, check_positive_int, check_weights
 from .style import COLORS, POLYAK_MARKER, new_figure
-from ...core.instances import START_SCALE
+from ..core.instances import START_SCALE
 
 #: Integration rule of the book's runs on the running example: a trapezoid rule with
 #: step 0.2 on the disc of radius 8 (5017 nodes per teacher component), several times

@@ -1,0 +1,88 @@
+"""The chapter "Arbitrary weights: the misspecification floor": the floor and its predictions
+(:mod:`.floor`), the runs down to it (:mod:`.runs`) and Figures 5 and 6 (:mod:`.figures`). The
+chapter's public names are importable from this package.
+"""
+
+from __future__ import annotations
+
+from .floor import (
+    FLOOR_RULE,
+    MISSPECIFICATION_DELTAS,
+    collapsed_cluster_curvature,
+    floor_summary,
+    theory_floor,
+    kl_of_cluster_weights,
+    misspecification_floor,
+    floor_scaling,
+    f_star_zero_runs,
+)
+from .runs import (
+    FSTAR_TARGET,
+    STOP_CODES,
+    running_minimum,
+    run_record,
+    stop_reason_of,
+    evals_to,
+    RAVINE_VARIANTS,
+    ravine_variant,
+    method_runs,
+)
+from .figures import (
+    BOOK_DELTAS,
+    FULL_DELTAS,
+    FIGURE5_DELTA,
+    FIGURE5_EVALS,
+    FIGURE6_EVALS,
+    GLOBAL_TRIALS,
+    GLOBAL_ITERS,
+    PAPER_STABILISATION,
+    STABILISATION_TOLERANCES,
+    compute_figure5,
+    FIGURE5_PANELS,
+    LOSS_AXIS_TOP,
+    GAP_AXIS_BOTTOM,
+    plot_figure5,
+    stabilisation_iteration,
+    global_phase_trajectories,
+    compute_figure6,
+    plot_figure6,
+)
+
+__all__ = [
+    "FLOOR_RULE",
+    "MISSPECIFICATION_DELTAS",
+    "collapsed_cluster_curvature",
+    "floor_summary",
+    "theory_floor",
+    "kl_of_cluster_weights",
+    "misspecification_floor",
+    "floor_scaling",
+    "f_star_zero_runs",
+    "FSTAR_TARGET",
+    "STOP_CODES",
+    "running_minimum",
+    "run_record",
+    "stop_reason_of",
+    "evals_to",
+    "RAVINE_VARIANTS",
+    "ravine_variant",
+    "method_runs",
+    "BOOK_DELTAS",
+    "FULL_DELTAS",
+    "FIGURE5_DELTA",
+    "FIGURE5_EVALS",
+    "FIGURE6_EVALS",
+    "GLOBAL_TRIALS",
+    "GLOBAL_ITERS",
+    "PAPER_STABILISATION",
+    "STABILISATION_TOLERANCES",
+    "compute_figure5",
+    "FIGURE5_PANELS",
+    "LOSS_AXIS_TOP",
+    "GAP_AXIS_BOTTOM",
+    "plot_figure5",
+    "stabilisation_iteration",
+    "global_phase_trajectories",
+    "compute_figure6",
+    "plot_figure6",
+]
