@@ -356,7 +356,7 @@ def verdict_checks(ev):
         # ("struggles"; measured 0.557)
         figure4a=ev["fig4"]["bias_drop"] < 1e-3 and ev["fig4"]["dispersion_kept"] > 0.5,
         # the dispersion is quadratic in the tangent part, so a Polyak step that contracts it by a
-        # factor below 7/8 (th.BREAKDOWN_FACTOR) divides it by less than 0.766; measured 0.56 to 0.60
+        # factor below 7/8 (th.BREAKDOWN_FACTOR) divides it by less than 0.766; measured 0.56-0.60
         # (the aligned limit is (3/4)^2 = 0.5625); some trial lowers the bias (measured 0.074)
         figure4b=bool(np.all(r4["dispersion"] < th.BREAKDOWN_FACTOR ** 2)) and bool(np.any(r4["bias"] < 1)),
         # ordering, exact: the best iterate is closer to the floor than gradient EM's
