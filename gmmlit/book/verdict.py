@@ -316,30 +316,63 @@ def verdict_checks(ev):
     pf, k8 = loc["paper_factors"], loc["k8_factors"]
     r4 = ev["fig4"]["ratios"]
     k8_break = th.breakdown_index(k8)
+    eps = np.finfo(float).eps
     return dict(
+        # the failure level 1e-3 of chap-global-phase; measured: failed n = 3 trial 0.80, all other
+        # n = 3 trials below 2e-9, n = 20 at most 3.1e-4
         recovery=bool(np.any(glob["exact_final"] > 1e-3)) and bool(np.all(glob["over_final"] < 1e-3)),
+        # "dramatically": three orders of magnitude with the same budget (measured 3e7)
         slowdown=loc["gem"].losses[-1] > 1e3 * loc["paper"].losses.min(),
-        manifold=abs(ev["fig2"]["slope_normal"] - 2) < 0.01 and abs(ev["fig2"]["slope_tangent"] - 4) < 0.01,
-        polyak=bool(np.all(pf < 1.0)) and abs(pf[-1] - 0.75) < 0.01,
+        # growth orders are integers: within 1/2 of 2 and 4, midway to the neighbouring orders
+        # (measured deviations 3e-15 and 8.7e-4)
+        manifold=abs(ev["fig2"]["slope_normal"] - 2) < 0.5 and abs(ev["fig2"]["slope_tangent"] - 4) < 0.5,
+        # every block contracts (exact); the factor ends within 0.005 of the limit 3/4, three times
+        # closer than the limit 0.765 at the tube's edge, as in chap-theorems (measured 0.75000)
+        polyak=bool(np.all(pf < 1.0)) and abs(pf[-1] - th.LIMIT_FACTOR) < 0.005,
         # linear with the paper's rule: no block stops contracting (th.BREAKDOWN_FACTOR, midway between
         # the theorem's 3/4 and 1); a fixed K = 8 does stop, and stays stopped: the geometric mean of
-        # its factors after the breakdown is above the same midpoint
+        # its factors after the breakdown is above the same midpoint (measured 0.984)
         linear=th.breakdown_index(pf) is None and k8_break is not None
         and float(np.exp(np.mean(np.log(k8[k8_break:])))) > th.BREAKDOWN_FACTOR,
-        threshold=all(r["least"] - r["L_star"] < 0.1 * r["kl"] and r["margin"] <= 1e-10 and r["final"] > 1.1 * r["L_star"]
+        # as the checks of chap-theorems: the best iterate within a tenth of KL above the floor
+        # (measured 0.006, 0.055), the last one out of that band (measured 107, 0.24), item 1 up to
+        # the rule's error (measured max(L - bound) <= -1.3e-5)
+        threshold=all(r["least"] - r["L_star"] < 0.1 * r["kl"] < r["final"] - r["L_star"] and r["margin"] <= 1e-10
                       for r in miss),
-        alternation=bool(np.all(ev["fig3"]["back"] < 0.1) and np.any(ev["fig3"]["trial"] > 1)),
+        # the tube's half-width is the unit: trials leave it (measured up to 4.1), one short step
+        # brings every one back inside (measured at most 0.052)
+        alternation=bool(np.all(ev["fig3"]["back"] < 1) and np.any(ev["fig3"]["trial"] > 1)),
+        # as slowdown: three orders of magnitude (measured 3e7)
         **{"not-intrinsic": loc["gem"].losses.min() > 1e3 * loc["paper"].losses.min()},
+        # the tolerance 1e-10 of Figure 1 and of chap-beyond (measured 2.2e-12; EM 7.1e-7,
+        # gradient EM 1.3e-4)
         figure1=f1["paper"].losses.min() < 1e-10 < f1["em"].losses.min() and f1["gem"].losses.min() > 1e-10,
-        figure2=abs(ev["fig2"]["half_uHu"] - 0.25) < 1e-12 and abs(ev["fig2"]["quartic_Q"] - 1 / 16) < 1e-14,
-        figure3=bool(np.all(ev["fig3"]["back"] < 0.1) and np.any(ev["fig3"]["trial"] > 1))
+        # closed-form constants 1/4 and 1/16 in floating point: exact up to a few eps of the value
+        # (measured 0)
+        figure2=abs(ev["fig2"]["half_uHu"] - 0.25) <= 4 * eps * 0.25
+        and abs(ev["fig2"]["quartic_Q"] - 1 / 16) <= 4 * eps / 16,
+        # trials of the paper's method stay inside the tube (half-width 1; measured at most 0.031)
+        figure3=bool(np.all(ev["fig3"]["back"] < 1) and np.any(ev["fig3"]["trial"] > 1))
         and bool(np.all(ev["fig3"]["paper_trial"] < 1)),
+        # bias down by three decades (measured 1.9e-4) while more than half the dispersion stays
+        # ("struggles"; measured 0.557)
         figure4a=ev["fig4"]["bias_drop"] < 1e-3 and ev["fig4"]["dispersion_kept"] > 0.5,
-        figure4b=bool(np.all(r4["dispersion"] < 0.65)) and bool(np.any(r4["bias"] < 1)),
+        # the dispersion is quadratic in the tangent part, so a Polyak step that contracts it by a
+        # factor below 7/8 (th.BREAKDOWN_FACTOR) divides it by less than 0.766; measured 0.56-0.60
+        # (the aligned limit is (3/4)^2 = 0.5625); some trial lowers the bias (measured 0.074)
+        figure4b=bool(np.all(r4["dispersion"] < th.BREAKDOWN_FACTOR ** 2)) and bool(np.any(r4["bias"] < 1)),
+        # ordering, exact: the best iterate is closer to the floor than gradient EM's
         figure5=all(r["least"] - r["L_star"] < r["gem_excess"] * r["L_star"] for r in miss),
+        # the run starts at least a decade above the floor (measured 370), follows the Delta_pi = 0
+        # run to 2 L* (a slack of two evaluations; measured equal) and leaves the band of the best
+        # iterate at the end (as threshold)
         figure6a=miss[0]["losses"][0] > 10 * miss[0]["L_star"] and miss[0]["evals_to_2L"] is not None
-        and miss[0]["evals_to_2L"] <= miss[0]["zero_evals_to_2L"] + 2 and miss[0]["final"] > 1.1 * miss[0]["L_star"],
+        and miss[0]["evals_to_2L"] <= miss[0]["zero_evals_to_2L"] + 2
+        and miss[0]["final"] - miss[0]["L_star"] > 0.1 * miss[0]["kl"],
+        # the paper's 15 iterations (measured at most 9); the first step removes an order of
+        # magnitude (median ratio, measured 0.033)
         figure6b=bool(np.all(glob["stabilisation"] <= 15)) and glob["first_step"] < 0.1,
+        # counts, exact: no component lost, more than m = 3 in d = 2, fewer in d = 10
         figure7=all(np.all(c >= 3) for c in glob["active"].values()) and bool(np.all(glob["active"][2] > 3))
         and np.mean(glob["active"][2]) > np.mean(glob["active"][10]),
     )
