@@ -31,7 +31,6 @@ MOVED = {
     "quartic": "gmmlit.theory.quartic",
     "landscape": "gmmlit.theory.landscape",
     "symbolic": "gmmlit.theory.symbolic",
-    "claims": "gmmlit.ledger.claims",
     "chapter_claims": "gmmlit.ledger.registry",
     "figures": "gmmlit.book.figures",
     "studies": "gmmlit.book.studies",

@@ -97,6 +97,7 @@ def test_lookahead_safeguard_records_and_continues():
     assert not np.any(r.polyak_accepted)
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
     # L = x^2 + t^4 + 0.3: the floor 0.3 is unknown to the method. With f_star = 0 the
     # Polyak steps overshoot and the look-ahead safeguard stops the run far above it; the
@@ -115,6 +116,7 @@ def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
     assert adaptive.options["f_star"] == "adaptive"
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
     common = dict(max_evals=120, short="gem", step=0.01, short_steps=2, safeguard="lookahead",
@@ -131,6 +133,7 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     assert both.options["on_plateau"] == "lbfgs" and both.extras["second_method"] == "lbfgs"
 
 
+@pytest.mark.claim("polyak.relaxation")
 def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
     from gmmlit.optim.steps import relaxation_factor
 
@@ -144,6 +147,7 @@ def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
     assert relaxation_factor(-1.0) == 1.0
 
 
+@pytest.mark.claim("polyak.relaxation")
 def test_relaxation_changes_only_later_short_steps(triangle):
     inst, obj = triangle
     x0 = inst.start(0.3, 0)

@@ -32,6 +32,7 @@ def triangle():
     return inst, inst.objective()
 
 
+@pytest.mark.claim("polyak.study-factors")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
     inst, obj = triangle
@@ -40,6 +41,7 @@ def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
     assert r.n_evals <= 150 and r.loss <= 1e-12
 
 
+@pytest.mark.claim("polyak.study-factors")
 def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
     # The claim on the default rule is measured in ``python -m gmmlit.book.studies`` (5000
     # evaluations cost about a minute per method). Here the same objective is discretised
@@ -59,6 +61,7 @@ def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
         assert np.all(np.diff(r.losses) <= 1e-18)
 
 
+@pytest.mark.claim("polyak.study-factors")
 def test_plain_polyak_factor_is_close_to_three_quarters(triangle):
     inst, obj = triangle
     study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6)
@@ -106,6 +109,7 @@ def floors():
     return [misspecification_floor(delta, evals=100) for delta in (0.01, 0.02, 0.05, 0.1)]
 
 
+@pytest.mark.claim("misspecified.floor")
 def test_floor_scales_like_delta_squared(floors):
     for row in floors:
         assert row["converged_digits"] >= 3, row["delta_pi"]
@@ -120,6 +124,7 @@ def test_floor_scales_like_delta_squared(floors):
     assert 1.9 <= fit["exponent"] <= 2.1
 
 
+@pytest.mark.claim("misspecified.zero-target")
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
     rows = f_star_zero_runs(floor, max_evals=150, variants=[("f*=0", dict(POLYAK_ALONE, f_star=0.0)), ("f*=L*", dict(POLYAK_ALONE, f_star=floor["L_star"]))])
