@@ -3,6 +3,7 @@ static scan of tests/), the markers reach the JUnit XML, and the ledger rows fol
 run: pass, fail, or not run (never pass without a run)."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -186,7 +187,7 @@ def fake_run(tmp_path_factory):
     xml = root / "junit.xml"
     res = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-k", "not deselected",
                           f"--junitxml={xml}"], cwd=root, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "PYTHONPATH": f"{ROOT}"})
+                         env={**os.environ, "PYTHONPATH": f"{ROOT}"})
     assert res.returncode == 1, res.stdout + res.stderr  # test_fails fails
     return junit.read_junit(xml)
 
@@ -254,7 +255,7 @@ def test_the_deselection_option_keeps_the_tests_of_a_claim(tmp_path):
     (root / "tests" / "test_fake.py").write_text(FAKE_TESTS)
     res = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--collect-only",
                           "--claims", "topic.bad,topic.prop"], cwd=root, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "PYTHONPATH": f"{ROOT}"})
+                         env={**os.environ, "PYTHONPATH": f"{ROOT}"})
     collected = [line for line in res.stdout.splitlines() if "::" in line]
     assert collected == ["tests/test_fake.py::test_fails", "tests/test_fake.py::test_property"], res.stdout
 

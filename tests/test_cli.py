@@ -6,12 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from pathlib import Path
-
 from gmmlit import cli
 from gmmlit.book.reproduce import FIGURES, figure_functions
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args):
