@@ -66,15 +66,14 @@ def build_parser():
     bench.add_argument("--backend", choices=BACKENDS, default=None, help="joblib backend of the runs (as for reproduce)")
     bench.add_argument("--out", default=None, help="also write the tables as CSV into this folder")
 
-    check = sub.add_parser("check", help="run the claims ledger and print a table of claims and results",
-                           description="Run every callable check of the book's claims and read the outcome of "
-                                       "every test-backed check from the test run's JUnit file (without one "
-                                       "those rows are 'not run'); exit 1 if a check fails.")
+    check = sub.add_parser("check", help="print the claims ledger from the test run's results",
+                           description="Read the outcome of every test marked with a claim of the book from the "
+                                       "test run's JUnit file and print one row per (claim, test): pass, fail or "
+                                       "not run (a claim none of whose tests ran is 'not run'); exit 1 if one fails.")
     check.add_argument("--only", default=None, help="only claims whose id starts with this prefix (several: comma-separated)")
-    check.add_argument("--root", default=".", help="the repository root, holding tests/ (default: .)")
+    check.add_argument("--root", default=".", help="the repository root (default: .)")
     check.add_argument("--junit", default=None,
                        help="JUnit XML of the test run (default: ROOT/.test-results/junit.xml if it exists)")
-    check.add_argument("--callable-only", action="store_true", help="only the callable checks (no test-backed rows)")
     return parser
 
 
@@ -110,7 +109,7 @@ def _cmd_check(args):
 
     root = Path(args.root)
     if not root.is_dir():
-        raise ValueError(f"--root must be a folder (the repository root holding tests/), got {args.root!r}")
+        raise ValueError(f"--root must be a folder (the repository root), got {args.root!r}")
     claims = registry.load_claims()
     if args.only:
         prefixes = tuple(p for p in args.only.split(",") if p)
@@ -121,16 +120,14 @@ def _cmd_check(args):
         results = runner.load_results(root, args.junit)
     except FileNotFoundError as err:
         raise ValueError(f"--junit: {err}") from None
-    rows = runner.run_ledger(claims, root=root, results=results, include_tests=not args.callable_only)
+    rows = runner.run_ledger(claims, results, report_unknown=not args.only)
     print(table.ledger_text(rows))
     print(table.summary_line(rows))
-    counts = runner.status_counts(rows)
-    if counts["not run"]:
-        source = "no test results file" if results is None else f"not in {results.path}"
-        print(f"{counts['not run']} test-backed checks not run ({source}; `make test` writes "
-              f"{runner.DEFAULT_JUNIT}, or pass --junit)")
-    if counts["fail"]:
-        print(f"{counts['fail']} of {len(rows)} checks failed", file=sys.stderr)
+    if results is None:
+        print(f"{table.NO_RESULTS} (it writes {runner.DEFAULT_JUNIT}), or pass --junit")
+    failed = [c for c, s in runner.claim_statuses(rows).items() if s == "fail"]
+    if failed:
+        print(f"{len(failed)} of {len(set(r.claim_id for r in rows))} claims failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,7 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: the ledger's ``claim`` marker, and hypothesis profiles.
+
+A test backing a claim of the book carries ``@pytest.mark.claim("<id>")``; the hooks of
+:mod:`gmmlit.ledger.plugin` write the ids into the JUnit XML (and add ``--claims PREFIXES``).
 
 Profiles say what they want explicitly (hypothesis loads its own CI defaults when ``CI``
 is set): no deadline, since evaluation time on a shared 2-core machine is noisy; with
@@ -14,6 +17,7 @@ example its strategy can produce; run each test file alone as well as the full s
 
 import os
 
+from gmmlit.ledger.plugin import pytest_addoption, pytest_collection_modifyitems  # noqa: F401
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(

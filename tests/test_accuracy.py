@@ -81,6 +81,7 @@ def test_references_agree_with_each_other():
     assert np.abs(g2[:, 1]).max() <= 1e-20  # nothing moves off the line
 
 
+@pytest.mark.claim("computing.default-rule-accuracy")
 @pytest.mark.parametrize("separation", SEPARATIONS)
 @pytest.mark.parametrize("kind,dist", POINTS)
 @pytest.mark.parametrize("dim", [1, 2])
@@ -97,6 +98,7 @@ def test_default_rule_accuracy(dim, separation, kind, dist):
         assert g_err <= REL_TOL * np.linalg.norm(g_ref)
 
 
+@pytest.mark.claim("computing.bregman-any-rule")
 @pytest.mark.parametrize("dim", [1, 2, 3, 5, 10])
 def test_loss_and_gradient_vanish_at_the_minimiser(dim):
     if dim == 1:
@@ -142,6 +144,7 @@ def test_bregman_and_naive_forms_agree_away_from_the_minimiser(dim):
     assert relative_error(gn, gb) <= 2 * REL_TOL
 
 
+@pytest.mark.claim("computing.bregman-any-rule")
 def test_bregman_form_is_exact_at_the_minimiser_with_any_rule_naive_form_is_not():
     inst = problem(2, 6.0)
     rule = SobolRule(2 ** 8, 3)
@@ -171,6 +174,7 @@ def test_naive_minimiser_matches_its_prediction():
     assert np.linalg.norm(x - inst.means_star) == pytest.approx(predicted, rel=0.05)
 
 
+@pytest.mark.claim("computing.affine-span")
 def test_reduction_to_the_affine_span_is_exact():
     # d = 3, m = 1, n = 2: three means span a plane, so the 3-D integral equals a 2-D one.
     teacher = Mixture(np.ones(1), np.array([[0.3, -0.2, 0.5]]))

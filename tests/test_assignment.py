@@ -57,6 +57,7 @@ def threshold_search_only(monkeypatch):
     monkeypatch.setattr(assignment, "_EXHAUSTIVE_LIMIT", 0)
 
 
+@pytest.mark.claim("assignment.exact")
 @pytest.mark.parametrize("seed", range(24))
 def test_threshold_search_matches_enumeration(seed, threshold_search_only):
     rng = np.random.default_rng(seed)
@@ -70,6 +71,7 @@ def test_threshold_search_matches_enumeration(seed, threshold_search_only):
     assert best - 1e-12 <= dpi <= best + 1e-12
 
 
+@pytest.mark.claim("assignment.exact")
 @pytest.mark.parametrize("seed", range(6))
 def test_near_ties_against_enumeration(seed, threshold_search_only):
     # two groupings differ by 1e-7 .. 1e-12 in Delta_pi: the smaller one must be returned
@@ -89,6 +91,7 @@ def test_near_ties_against_enumeration(seed, threshold_search_only):
 CONSTRUCTED = [(3, 20), (3, 26), (4, 20), (4, 23), (4, 26), (5, 20), (5, 24), (5, 26), (4, 32), (3, 40), (5, 40)]
 
 
+@pytest.mark.claim("assignment.exact-grouping-found")
 @pytest.mark.parametrize("m, n", CONSTRUCTED)
 def test_constructed_groupings_are_found(m, n):
     pi_star, w, planted = constructed(m, n, seed=10 * m + n)
@@ -102,6 +105,7 @@ def test_constructed_groupings_are_found(m, n):
     np.testing.assert_allclose(np.bincount(a2, weights=w, minlength=m), pi_star, atol=GROUPING_TOL)
 
 
+@pytest.mark.claim("assignment.exact-grouping-found")
 @pytest.mark.parametrize("seed", range(3))
 def test_figure1_setting_groups(seed):
     # d = 5, m = 3, n = 20 with randomly drawn teacher weights, students shuffled
@@ -115,6 +119,7 @@ def test_figure1_setting_groups(seed):
     assert make_instance(inst.teacher, w).delta_pi <= GROUPING_TOL
 
 
+@pytest.mark.claim("assignment.grouping-tolerance")
 @pytest.mark.parametrize("shift, exact", [(1e-10, True), (2e-8, False)])
 def test_grouping_tolerance_decides_exactness(shift, exact):
     # move `shift` of weight from a student of cluster 0 to one of cluster 1: the planted

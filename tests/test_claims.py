@@ -1,44 +1,81 @@
-"""The claims ledger: the claim data and the registry are consistent, every callable check
-passes, every referenced test exists; test-backed rows report what the test run reported
-(pass, fail, or not run without results); the checks that used to hold by construction
-now fail on a planted wrong formula."""
+"""The claims ledger: the claim data and the tests' ``claim`` markers are consistent (a
+static scan of tests/), the markers reach the JUnit XML, and the ledger rows follow the test
+run: pass, fail, or not run (never pass without a run)."""
 
+import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from gmmlit import cli
 from gmmlit.ledger import junit, registry, runner, table
-from gmmlit.ledger.model import Check, CheckResult, Claim, parse_test_reference
+from gmmlit.ledger.model import Claim, parse_test_reference, validate_claim_id
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_CLAIMS = registry.load_claims()
-CALLABLE = [(c.id, check) for c in ALL_CLAIMS for check in c.checks if check.run is not None]
-REFERENCED = [(c.id, check.test) for c in ALL_CLAIMS for check in c.checks if check.test is not None]
 
 
-def test_registry_is_not_empty_and_every_callable_is_used():
-    assert len(ALL_CLAIMS) >= 10
-    assert CALLABLE and REFERENCED
-    assert registry.unused_checks(ALL_CLAIMS) == []
+# ---------------------------------------------------------------------- markers in tests/ (static scan)
+def _claim_marker(decorator):
+    """The ``@pytest.mark.claim(...)`` call of a decorator node, or ``None``."""
+    call = decorator if isinstance(decorator, ast.Call) else None
+    target = call.func if call is not None else decorator
+    if ast.unparse(target) == "pytest.mark.claim":
+        return call if call is not None else decorator
+    return None
 
 
-@pytest.mark.parametrize("claim_id, check", CALLABLE, ids=[f"{cid}[{c.name}]" for cid, c in CALLABLE])
-def test_callable_check_passes(claim_id, check):
-    result = runner.run_callable(check)
-    assert result.passed, f"{claim_id}: {result.measured} {result.detail}"
+def scan_markers(folder):
+    """``{claim id: [module::function, ...]}`` of every ``@pytest.mark.claim`` in the test
+    modules under ``folder``, and a list of markers that are not literal strings (which
+    the scan could not read)."""
+    found, unreadable = {}, []
+    for path in sorted(Path(folder).rglob("test_*.py")):
+        module = ".".join(path.relative_to(folder).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for decorator in node.decorator_list:
+                mark = _claim_marker(decorator)
+                if mark is None:
+                    continue
+                args = mark.args if isinstance(mark, ast.Call) else []
+                if not args or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+                    unreadable.append(f"{module}::{node.name}")
+                for a in args:
+                    if isinstance(a, ast.Constant):
+                        found.setdefault(a.value, []).append(f"{module}::{node.name}")
+    return found, unreadable
 
 
-@pytest.mark.parametrize("claim_id, reference", REFERENCED, ids=[f"{cid}->{ref}" for cid, ref in REFERENCED])
-def test_referenced_test_exists(claim_id, reference):
-    assert runner.referenced_test_exists(reference, ROOT), f"{claim_id} refers to {reference}, not defined in tests/"
+MARKERS, UNREADABLE = scan_markers(ROOT / "tests")
+
+
+def test_every_claim_has_a_marked_test_and_every_marker_a_claim():
+    ids = {c.id for c in ALL_CLAIMS}
+    assert len(ids) >= 10 and not UNREADABLE, UNREADABLE
+    assert sorted(ids - set(MARKERS)) == [], "claims no test is marked with"
+    assert {k: v for k, v in MARKERS.items() if k not in ids} == {}, "markers naming unknown claims"
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[c.id for c in ALL_CLAIMS])
-def test_claim_has_a_check_and_a_known_chapter(claim):
-    assert claim.checks, f"claim {claim.id} has no check"
+def test_claim_is_stated_in_a_known_chapter(claim):
     exists = (ROOT / f"{claim.chapter}.md").is_file()
     assert claim.chapter in registry.CHAPTERS or exists, f"claim {claim.id} is stated in unknown chapter {claim.chapter}"
+
+
+def test_the_scan_sees_markers_and_flags_unreadable_ones(tmp_path):
+    (tmp_path / "test_fake.py").write_text(
+        "import pytest\nIDS = ('a.b',)\n\n"
+        "@pytest.mark.claim('topic.one', 'topic.two', kind='sympy')\n@pytest.mark.parametrize('x', [1])\ndef test_a(x):\n    pass\n\n"
+        "@pytest.mark.claim(*IDS)\ndef test_b():\n    pass\n\n"
+        "def test_c():\n    pass\n")
+    found, unreadable = scan_markers(tmp_path)
+    assert found == {"topic.one": ["test_fake::test_a"], "topic.two": ["test_fake::test_a"]}
+    assert unreadable == ["test_fake::test_b"]
 
 
 # ---------------------------------------------------------------------- the claim data
@@ -53,21 +90,12 @@ GOOD = """
 id = "topic.name"
 chapter = "book/ravine"
 statement = '''A statement with $\\alpha$.'''
-[[claim.check]]
-kind = "numerical"
-run = "ok"
-[[claim.check]]
-kind = "property-test"
-test = "test_fake::test_passes"
 """
 
 
 def test_load_claims_from_data(tmp_path):
-    claims = registry.load_claims(_write(tmp_path, GOOD), checks={"ok": _ok})
-    assert [c.id for c in claims] == ["topic.name"]
-    assert claims[0].statement == "A statement with $\\alpha$."
-    assert claims[0].checks[0].run is _ok and claims[0].checks[0].label == "ok"
-    assert claims[0].checks[1].test == "test_fake::test_passes"
+    claims = registry.load_claims(_write(tmp_path, GOOD))
+    assert claims == [Claim("topic.name", "A statement with $\\alpha$.", "book/ravine")]
     assert registry.get_claim("topic.name", claims) is claims[0]
     with pytest.raises(KeyError, match="no claim"):
         registry.get_claim("topic.other", claims)
@@ -77,17 +105,15 @@ def test_load_claims_from_data(tmp_path):
     "text, words",
     [
         (GOOD + GOOD, "appears twice"),
-        (GOOD.replace('run = "ok"', 'run = "missing"'), "no callable check 'missing'"),
+        (GOOD + "[[claim.check]]\nkind = 'numerical'\ntest = 'test_x::test_y'\n", "unknown keys"),
         (GOOD.replace('chapter = "book/ravine"', 'chapter = "book/ravine"\nauthor = "x"'), "unknown keys"),
-        (GOOD.replace('kind = "numerical"', 'kind = "numerical"\nweight = 2'), "unknown check keys"),
-        (GOOD.replace('kind = "numerical"', 'kind = "proof"'), "kind must be one of"),
-        (GOOD.replace('id = "topic.name"', 'id = "No Dots"'), "id must be"),
+        (GOOD.replace('id = "topic.name"', 'id = "No Dots"'), "claim id must be"),
         ("[[chapter]]\nname = 'x'\n", "unknown top-level keys"),
     ],
 )
 def test_load_claims_rejects_bad_data(tmp_path, text, words):
     with pytest.raises(ValueError, match=words):
-        registry.load_claims(_write(tmp_path, text), checks={"ok": _ok})
+        registry.load_claims(_write(tmp_path, text))
 
 
 def test_claims_file_is_package_data():
@@ -95,161 +121,178 @@ def test_claims_file_is_package_data():
     assert len(registry.claims_data()) == len(ALL_CLAIMS)
 
 
-# ---------------------------------------------------------------------- the model
-def _ok():
-    return CheckResult(True, "1.0")
-
-
-def _fails():
-    return CheckResult(False, "2.0", "expected 1")
-
-
-def _raises():
-    raise RuntimeError("boom")
-
-
-def test_validation_of_claims_and_checks():
-    with pytest.raises(ValueError, match="kind"):
-        Check("proof", run=_ok)
-    with pytest.raises(ValueError, match="exactly one"):
-        Check("numerical")
-    with pytest.raises(ValueError, match="exactly one"):
-        Check("numerical", run=_ok, test="test_x::test_y")
-    with pytest.raises(ValueError, match="test_module::test_function"):
-        Check("property-test", test="test_x.test_y")
-    with pytest.raises(TypeError, match="callable"):
-        Check("numerical", run=3)
-    with pytest.raises(ValueError, match="id"):
+def test_validation_of_claims_and_rows():
+    with pytest.raises(ValueError, match="claim id"):
         Claim("No Dots", "s", "book/ravine")
+    with pytest.raises(TypeError, match="claim id"):
+        validate_claim_id(3)
     with pytest.raises(ValueError, match="chapter"):
         Claim("topic.name", "s", "ravine")
     with pytest.raises(ValueError, match="statement"):
         Claim("topic.name", "  ", "book/ravine")
-    with pytest.raises(TypeError, match="Check"):
-        Claim("topic.name", "s", "book/ravine", ("not a check",))
-    with pytest.raises(TypeError, match="passed"):
-        CheckResult("yes", "1")
     with pytest.raises(ValueError, match="status"):
         runner.LedgerRow("a.b", "s", "book/ravine", "numerical", "-", "passed", "1")
     assert parse_test_reference("tests/test_claims.py::test_x") == ("test_claims", "test_x")
 
 
-def test_run_callable_reports_failures_and_errors():
-    assert runner.run_callable(Check("numerical", run=_ok)).passed
-    failed = runner.run_callable(Check("numerical", run=_fails))
-    assert not failed.passed and failed.measured == "2.0"
-    error = runner.run_callable(Check("numerical", run=_raises))
-    assert not error.passed and "RuntimeError: boom" in error.detail
-    assert not runner.run_callable(Check("numerical", run=lambda: 1.0)).passed
+# ---------------------------------------------------------------------- from markers to the JUnit XML
+FAKE_TESTS = """import pytest
+from hypothesis import given, strategies as st
 
 
-# ---------------------------------------------------------------------- rows from a test run
-FAKE_TESTS = "def test_passes():\n    pass\n\n\ndef test_fails():\n    pass\n\n\ndef test_not_in_results():\n    pass\n"
+@pytest.mark.claim("topic.good")
+@pytest.mark.parametrize("x", [1, 2])
+def test_passes(x, record_property):
+    record_property("measured", f"x = {x}")
 
-FAKE_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="5" timestamp="2026-01-01T00:00:00">
-<testcase classname="tests.test_fake" name="test_passes[1]" time="0.1"/>
-<testcase classname="tests.test_fake" name="test_passes[2]" time="0.1"/>
-<testcase classname="tests.test_fake" name="test_fails" time="0.1"><failure message="assert 1 == 2">trace</failure></testcase>
-<testcase classname="tests.test_fake" name="test_skipped" time="0.0"><skipped message="no"/></testcase>
-<testcase classname="book.ledger.md" name="Cell 1" time="0.1"/>
-</testsuite></testsuites>
+
+@pytest.mark.claim("topic.good", "topic.bad", kind="sympy")
+def test_fails():
+    assert 1 == 2
+
+
+@pytest.mark.claim("topic.skipped")
+@pytest.mark.skip(reason="no")
+def test_skipped():
+    pass
+
+
+@pytest.mark.claim("topic.property")
+@given(st.integers())
+def test_property(n):
+    pass
+
+
+@pytest.mark.claim("topic.deselected")
+def test_deselected():
+    pass
+
+
+def test_unmarked():
+    pass
 """
 
-
-@pytest.fixture
-def fake_root(tmp_path):
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_fake.py").write_text(FAKE_TESTS + "\n\ndef test_skipped():\n    pass\n")
-    (tmp_path / ".test-results").mkdir()
-    (tmp_path / ".test-results" / "junit.xml").write_text(FAKE_JUNIT)
-    return tmp_path
+CONFTEST = "from gmmlit.ledger.plugin import pytest_addoption, pytest_collection_modifyitems  # noqa: F401\n"
 
 
-def _claim(*tests):
-    return Claim("topic.name", "Statement.", "book/ravine", tuple(Check("property-test", test=t) for t in tests))
+@pytest.fixture(scope="module")
+def fake_run(tmp_path_factory):
+    """A test run of FAKE_TESTS in a folder of its own, with the ledger's hooks."""
+    root = tmp_path_factory.mktemp("fake")
+    (root / "tests").mkdir()
+    (root / "tests" / "__init__.py").write_text("")
+    (root / "tests" / "conftest.py").write_text(CONFTEST)
+    (root / "tests" / "test_fake.py").write_text(FAKE_TESTS)
+    (root / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\nmarkers =\n    claim: ledger\n")
+    xml = root / "junit.xml"
+    res = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-k", "not deselected",
+                          f"--junitxml={xml}"], cwd=root, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": f"{ROOT}"})
+    assert res.returncode == 1, res.stdout + res.stderr  # test_fails fails
+    return junit.read_junit(xml)
 
 
-def test_read_junit_aggregates_parametrised_cases(fake_root):
-    results = junit.read_junit(fake_root / ".test-results" / "junit.xml")
-    assert results.outcome("test_fake", "test_passes") == junit.CaseOutcome(2, 0, 0, "")
-    assert results.outcome("test_fake", "test_fails").status == "fail"
-    assert "assert 1 == 2" in results.outcome("test_fake", "test_fails").message
-    assert results.outcome("test_fake", "test_skipped").status == "not run"
-    assert results.outcome("test_fake", "test_not_in_results") is None
-    assert results.timestamp == "2026-01-01T00:00:00"
+CLAIMS = [Claim(f"topic.{name}", f"Statement {name}.", "book/ravine")
+          for name in ("good", "bad", "skipped", "property", "deselected")]
 
 
-def test_rows_follow_the_test_run(fake_root):
-    claim = _claim("test_fake::test_passes", "test_fake::test_fails", "test_fake::test_not_in_results",
-                   "test_fake::test_skipped", "test_fake::test_undefined")
-    results = runner.load_results(fake_root)
-    rows = runner.run_ledger([claim], root=fake_root, results=results)
-    assert [r.status for r in rows] == ["pass", "fail", "not run", "not run", "fail"]
-    assert rows[0].measured == "2 passed" and "test missing" in rows[4].measured
-    assert runner.status_counts(rows) == {"pass": 1, "fail": 2, "not run": 2}
-    with pytest.raises(runner.LedgerFailure, match="2 ledger check"):
+def test_markers_reach_the_junit_xml(fake_run):
+    passes = fake_run.outcome("test_fake", "test_passes")
+    assert (passes.passed, passes.claims, passes.kind, passes.measured) == (2, ("topic.good",), "numerical", ("x = 1", "x = 2"))
+    fails = fake_run.outcome("test_fake", "test_fails")
+    assert (fails.status, fails.claims, fails.kind) == ("fail", ("topic.good", "topic.bad"), "sympy")
+    assert "assert 1 == 2" in fails.message
+    assert fake_run.outcome("test_fake", "test_property").kind == "property-test"
+    assert fake_run.outcome("test_fake", "test_skipped").status == "not run"
+    assert fake_run.outcome("test_fake", "test_unmarked").claims == ()
+    assert fake_run.outcome("test_fake", "test_deselected") is None
+
+
+def test_rows_follow_the_test_run(fake_run):
+    rows = runner.run_ledger(CLAIMS, fake_run)
+    assert [(r.claim_id, r.check, r.status) for r in rows] == [
+        ("topic.good", "test_fake::test_passes", "pass"), ("topic.good", "test_fake::test_fails", "fail"),
+        ("topic.bad", "test_fake::test_fails", "fail"), ("topic.skipped", "test_fake::test_skipped", "not run"),
+        ("topic.property", "test_fake::test_property", "pass"), ("topic.deselected", "-", "not run")]
+    assert rows[0].measured == "x = 1; x = 2" and rows[4].measured == "1 passed"
+    assert runner.claim_statuses(rows) == {"topic.good": "fail", "topic.bad": "fail", "topic.skipped": "not run",
+                                           "topic.property": "pass", "topic.deselected": "not run"}
+    assert table.summary_line(rows) == "5 claims: 1 pass, 2 fail, 2 not run (5 tests)"
+    with pytest.raises(runner.LedgerFailure, match="2 ledger row"):
         runner.assert_ledger(rows)
 
 
-def test_without_results_no_test_row_passes(fake_root):
-    (fake_root / ".test-results" / "junit.xml").unlink()
-    assert runner.load_results(fake_root) is None
+def test_an_unknown_claim_id_in_the_run_fails(fake_run):
+    rows = runner.run_ledger(CLAIMS[2:], fake_run)
+    assert [(r.claim_id, r.status) for r in rows if r.measured == "unknown claim id"] == [
+        ("topic.bad", "fail"), ("topic.good", "fail")]
+    assert all(r.measured != "unknown claim id" for r in runner.run_ledger(CLAIMS[2:], fake_run, report_unknown=False))
+
+
+def test_without_results_no_row_passes(tmp_path):
+    assert runner.load_results(tmp_path) is None
     with pytest.raises(FileNotFoundError):
-        runner.load_results(fake_root, fake_root / "nowhere.xml")
-    rows = runner.run_ledger([_claim("test_fake::test_passes", "test_fake::test_fails")], root=fake_root, results=None)
-    assert [r.status for r in rows] == ["not run", "not run"]
+        runner.load_results(tmp_path, tmp_path / "nowhere.xml")
+    rows = runner.run_ledger(CLAIMS, None)
+    assert {r.status for r in rows} == {"not run"} and len(rows) == len(CLAIMS)
     assert runner.assert_ledger(rows) is rows  # not run is reported, not a failure
 
 
-def test_ledger_fails_on_a_failing_check_and_on_a_claim_without_checks(fake_root):
-    good = Claim("topic.good", "Good.", "book/ravine", (Check("numerical", run=_ok),))
-    bad = Claim("topic.bad", "Bad <b> $x<1$.", "book/polyak", (Check("numerical", run=_fails),))
-    unchecked = Claim("topic.unchecked", "No check.", "book/polyak")
-    rows = runner.run_ledger([good, bad, unchecked], root=fake_root)
-    assert [(r.kind, r.status) for r in rows] == [("numerical", "pass"), ("numerical", "fail"), ("none", "fail")]
+def test_the_html_and_text_tables(fake_run):
+    rows = runner.run_ledger([Claim("topic.good", "Good <b> $x<1$.", "book/polyak")], fake_run, report_unknown=False)
     html = table.ledger_html(rows, link=lambda ch: f"{ch.removeprefix('book/')}.html")
-    assert html.count("<tr>") == 1 + 3 and html.count(">FAIL<") == 2 and html.count(">pass<") == 1
+    assert html.count("<tr>") == 1 + 2 and html.count(">FAIL<") == 1 and html.count(">pass<") == 1
     assert "&lt;b&gt;" in html and r"\(x&lt;1\)" in html and 'href="polyak.html"' in html
-    # the status is the first column of every row
     assert all(row.startswith("<td") and "gmmlit-status" in row.split("</td>")[0] for row in html.split("<tr>")[2:])
     text = table.ledger_text(rows)
-    assert "FAIL" in text and table.summary_line(rows).endswith("1 pass, 2 fail, 0 not run")
+    assert "FAIL" in text and "test_fake::test_passes" in text
 
 
-def test_an_installed_package_needs_no_checkout(tmp_path):
-    """With a root that holds no tests/, test-backed rows are not run and callables still run;
-    with a tests/ folder that lacks the test, the row fails."""
-    claim = Claim("topic.name", "S.", "book/ravine", (Check("numerical", run=_ok), Check("numerical", test="test_x::test_y")))
-    rows = runner.run_ledger([claim], root=tmp_path)
-    assert [r.status for r in rows] == ["pass", "not run"] and "not a checkout" in rows[1].detail
-    (tmp_path / "tests").mkdir()
-    assert [r.status for r in runner.run_ledger([claim], root=tmp_path)] == ["pass", "fail"]
+def test_the_deselection_option_keeps_the_tests_of_a_claim(tmp_path):
+    root = tmp_path
+    (root / "tests").mkdir()
+    (root / "tests" / "conftest.py").write_text(CONFTEST)
+    (root / "tests" / "test_fake.py").write_text(FAKE_TESTS)
+    res = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--collect-only",
+                          "--claims", "topic.bad,topic.prop"], cwd=root, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": f"{ROOT}"})
+    collected = [line for line in res.stdout.splitlines() if "::" in line]
+    assert collected == ["tests/test_fake.py::test_fails", "tests/test_fake.py::test_property"], res.stdout
 
 
-# ---------------------------------------------------------------------- checks that used to hold by construction
-def _gauss_newton(objective):
-    """The outer-product term only: E[g g^T] with the student scores at the given means."""
-    from gmmlit.theory.quartic import fisher_information
-
-    return lambda means: fisher_information(objective, means)
-
-
-def test_gauss_newton_hessian_fails_the_hessian_checks():
-    from gmmlit.ledger.checks.gradient_hessian import hessian_fisher_numeric
-    from gmmlit.theory.symbolic import check_hessian_implementation
-
-    assert hessian_fisher_numeric().passed
-    planted = hessian_fisher_numeric(hessian_of=_gauss_newton)
-    assert not planted.passed
-    # it agrees with the Fisher information at theta* (that part alone cannot tell them apart)
-    assert "at theta*: " in planted.measured and float(planted.measured.split("at theta*: ")[1].split()[0]) < 1e-12
-    assert not check_hessian_implementation(hessian=lambda obj, m: _gauss_newton(obj)(m)).passed
+# ---------------------------------------------------------------------- gmmlit check
+def _junit(tmp_path, failing=()):
+    """A results file in which the four tests of setting.invariances ran."""
+    names = ["test_permutation_invariance", "test_translation_invariance",
+             "test_rotation_invariance_equivariant_rules", "test_rotation_invariance_any_angle"]
+    cases = "".join(
+        f'<testcase classname="tests.test_properties" name="{name}"><properties>'
+        '<property name="claim" value="setting.invariances"/><property name="kind" value="property-test"/></properties>'
+        + ('<failure message="planted"/>' if name in failing else "") + "</testcase>"
+        for name in names)
+    path = tmp_path / "junit.xml"
+    path.write_text(f'<testsuites><testsuite name="pytest" timestamp="t">{cases}</testsuite></testsuites>')
+    return path
 
 
-def test_wrong_bregman_integrand_is_rejected():
-    from gmmlit.theory.symbolic import check_bregman_integrand
+def test_check_without_results_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(runner, "DEFAULT_JUNIT", Path("no-such-folder") / "junit.xml")
+    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT)]) == 0
+    out = capsys.readouterr().out
+    assert "setting.invariances" in out and "0 pass, 0 fail, 1 not run" in out
+    assert table.NO_RESULTS in out
 
-    assert check_bregman_integrand().passed
-    assert not check_bregman_integrand(integrand=lambda s: np.expm1(s) - s).passed  # cancellation for small s
-    assert not check_bregman_integrand(integrand=lambda s: 0.5 * np.asarray(s) ** 2).passed
+
+def test_check_reads_the_test_results(tmp_path, capsys):
+    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT), "--junit", str(_junit(tmp_path))]) == 0
+    assert "1 claims: 1 pass, 0 fail, 0 not run (4 tests)" in capsys.readouterr().out
+    failing = _junit(tmp_path, failing={"test_translation_invariance"})
+    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT), "--junit", str(failing)]) == 1
+    captured = capsys.readouterr()
+    assert "0 pass, 1 fail, 0 not run" in captured.out and "1 of 1 claims failed" in captured.err
+
+
+def test_check_rejects_a_bad_root_or_junit(tmp_path):
+    assert cli.main(["check", "--root", str(tmp_path / "missing")]) == 2
+    assert cli.main(["check", "--only", "setting.", "--junit", str(tmp_path / "missing.xml")]) == 2
+    assert cli.main(["check", "--only", "no-such-claim"]) == 2

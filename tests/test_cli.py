@@ -6,14 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from pathlib import Path
-
 from gmmlit import cli
-from gmmlit.ledger import runner
-from gmmlit.ledger.runner import LedgerRow
 from gmmlit.book.reproduce import FIGURES, figure_functions
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args):
@@ -42,49 +36,6 @@ def test_bad_usage_exits_two(args, words):
     res = run(*args)
     assert res.returncode == 2
     assert words in res.stderr
-
-
-SETTING_TESTS = ["test_permutation_invariance", "test_translation_invariance",
-                 "test_rotation_invariance_equivariant_rules", "test_rotation_invariance_any_angle"]
-
-
-def _junit(tmp_path, failing=()):
-    cases = "".join(
-        f'<testcase classname="tests.test_properties" name="{name}">'
-        + ('<failure message="planted"/>' if name in failing else "") + "</testcase>"
-        for name in SETTING_TESTS)
-    path = tmp_path / "junit.xml"
-    path.write_text(f'<testsuites><testsuite name="pytest" timestamp="t">{cases}</testsuite></testsuites>')
-    return path
-
-
-def test_check_without_results_reports_not_run(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(runner, "DEFAULT_JUNIT", Path("no-such-folder") / "junit.xml")
-    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT)]) == 0
-    out = capsys.readouterr().out
-    assert "setting.invariances" in out and "0 pass, 0 fail, 4 not run" in out
-    assert "4 test-backed checks not run" in out
-
-
-def test_check_reads_the_test_results(tmp_path, capsys):
-    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT), "--junit", str(_junit(tmp_path))]) == 0
-    assert "4 pass, 0 fail, 0 not run" in capsys.readouterr().out
-    failing = _junit(tmp_path, failing={"test_translation_invariance"})
-    assert cli.main(["check", "--only", "setting.", "--root", str(ROOT), "--junit", str(failing)]) == 1
-    captured = capsys.readouterr()
-    assert "3 pass, 1 fail, 0 not run" in captured.out and "1 of 4 checks failed" in captured.err
-
-
-def test_check_rejects_a_bad_root_or_junit(tmp_path):
-    assert cli.main(["check", "--root", str(tmp_path / "missing")]) == 2
-    assert cli.main(["check", "--only", "setting.", "--junit", str(tmp_path / "missing.xml")]) == 2
-
-
-def test_check_exits_one_when_a_check_fails(monkeypatch, capsys):
-    bad = LedgerRow("x.fails", "s", "book/setting", "numerical", "-", "fail", "1.0", "planted")
-    monkeypatch.setattr(runner, "run_ledger", lambda *args, **kwargs: [bad])
-    assert cli.main(["check", "--only", "setting."]) == 1
-    assert "FAIL" in capsys.readouterr().out
 
 
 def test_every_figure_has_its_two_functions():

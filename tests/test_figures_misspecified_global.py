@@ -72,6 +72,7 @@ def test_figure6_is_deterministic(small_figure6):
     assert_same_tree(small_figure6, again)
 
 
+@pytest.mark.claim("global-phase.histogram")
 def test_figure7_is_deterministic_and_parallel_equals_serial(small_figure7):
     again = fig_global.compute_figure7(seed=1, n_trials=2, max_iters=15, jobs=1)
     parallel = fig_global.compute_figure7(seed=1, n_trials=2, max_iters=15, jobs=2)
@@ -87,6 +88,7 @@ def test_progress_is_reported(small_figure7):
 
 
 # ---------------------------------------------------------------------------- floor claims
+@pytest.mark.claim("misspecified.floor")
 def test_floor_is_a_strict_local_minimum_below_the_separated_limit(small_figure6):
     fl = small_figure6["floors"]
     assert np.all(fl["grad_norm"] < 1e-12) and np.all(fl["min_eigenvalue"] > 0)
@@ -96,6 +98,7 @@ def test_floor_is_a_strict_local_minimum_below_the_separated_limit(small_figure6
     assert np.all(fl["L_star"] > 0.99 * fl["kl_weights"])
 
 
+@pytest.mark.claim("misspecified.floor")
 def test_reference_loss_tends_to_the_kl_of_the_weights():
     ratios = []
     for side in (5.0, 8.0, 12.0):
@@ -104,6 +107,7 @@ def test_reference_loss_tends_to_the_kl_of_the_weights():
     assert ratios[0] < ratios[1] < ratios[2] and abs(1 - ratios[2]) < 1e-6
 
 
+@pytest.mark.claim("misspecified.collapsed-clusters")
 def test_collapsed_cluster_curvature_matches_the_hessian():
     inst = gmmlit.misspecified_instance(0.1)
     obj = inst.objective(fig_mis.FLOOR_RULE, form="naive")
@@ -124,11 +128,13 @@ def test_collapsed_cluster_curvature_matches_the_hessian():
     assert np.linalg.eigvalsh(fig_mis.collapsed_cluster_curvature(obj, x, inst.assignment, 1)).max() < 0
 
 
+@pytest.mark.claim("misspecified.collapsed-clusters")
 def test_under_weighted_cluster_collapses_at_the_floor(small_figure6):
     disp = small_figure6["floors"]["dispersion"]
     assert np.all(disp[:, 1] < 1e-20) and np.all(disp[:, [0, 2]] > 1e-6)
 
 
+@pytest.mark.claim("misspecified.zero-target")
 def test_zero_target_never_reaches_the_floor_but_the_floor_target_does(triangle_floor):
     """With the target 0 the method does not reach the floor L* of its basin: with the
     look-ahead safeguard it stops above it; without a safeguard the long steps throw the
@@ -147,6 +153,7 @@ def test_zero_target_never_reaches_the_floor_but_the_floor_target_does(triangle_
     assert fig_mis.evals_to(r.losses, l_star * (1 + fig_mis.FSTAR_TARGET)) > 0
 
 
+@pytest.mark.claim("misspecified.zero-target")
 def test_polyak_step_with_zero_target_grows_near_the_floor(triangle_floor):
     inst, obj, x0, floor = triangle_floor
     lengths = []
@@ -157,6 +164,7 @@ def test_polyak_step_with_zero_target_grows_near_the_floor(triangle_floor):
     assert lengths[0] < lengths[1] < lengths[2]  # lem-polyak-floor: length >= L*/|grad L| -> infinity
 
 
+@pytest.mark.claim("global-phase.delta-pi")
 def test_global_phase_reduces_delta_pi_quickly(small_figure6):
     dp = small_figure6["global_phase"]["delta_pi"]  # 12 iterations of gradient EM with weight updates
     assert np.all(dp[:, -1] < 0.05 * dp[:, 0])
@@ -172,6 +180,7 @@ def test_histogram_counts_and_pruning_are_consistent(small_figure7):
         assert np.all(s["counts"] >= small_figure7["m"])
 
 
+@pytest.mark.claim("global-phase.histogram")
 def test_more_components_survive_in_two_dimensions():
     seeds = trial_seeds(3, 3)
     low = fig_global.active_component_sweep(2, seeds, max_iters=60)["n_active"][:, -1]
@@ -237,6 +246,7 @@ def test_plots_have_labelled_axes(small_figure6, small_figure7):
     plt.close(fig)
 
 
+@pytest.mark.claim("misspecified.figure5-default")
 def test_figure5_runs_the_default_method_and_measures_its_rule():
     five = fig_mis.compute_figure5(seed=0, max_evals=20)
     for panel in ("triangle", "random"):
@@ -246,6 +256,7 @@ def test_figure5_runs_the_default_method_and_measures_its_rule():
         assert err.shape == (2,) and np.all(err > 0) and np.all(err < 1e-5)
 
 
+@pytest.mark.claim("global-phase.figure7-rules")
 def test_figure7_measures_its_rules(small_figure7):
     for d in small_figure7["dims"]:
         err = small_figure7[f"d{d}"]["rule_errors"]

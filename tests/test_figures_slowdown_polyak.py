@@ -52,6 +52,7 @@ def _assert_same(a, b):
 
 
 # ---------------------------------------------------------------------------- slowdown: error split
+@pytest.mark.claim("slowdown.error-split")
 def test_bias_and_dispersion_split_the_weighted_error(triangle):
     inst, _ = triangle
     rng = np.random.default_rng(3)
@@ -74,6 +75,7 @@ def test_error_split_rejects_bad_history(triangle):
 
 
 # ---------------------------------------------------------------------------- slowdown: quartic model
+@pytest.mark.claim("slowdown.gd-quartic-bounds")
 @pytest.mark.parametrize("x0", [np.ones(3) / np.sqrt(3), np.array([0.1, 0.1, 1.0])], ids=["diagonal", "near-flattest"])
 def test_quartic_gd_obeys_the_bounds_and_is_sublinear(x0):
     a = np.array([1.0, 0.5, 0.25])
@@ -130,6 +132,7 @@ def test_sublinear_fit_recovers_the_model():
 
 
 # ---------------------------------------------------------------------------- Figure 4
+@pytest.mark.claim("slowdown.gem-kills-bias")
 def test_figure4_runs_have_what_the_plot_needs_and_the_claims_hold(small_figure4):
     g, r = small_figure4["gradient_em"], small_figure4["ravine"]
     for run, n in [(g, 80), (r, 40)]:
@@ -156,6 +159,7 @@ def test_figure4_runs_are_deterministic(triangle, small_figure4):
     _assert_same(small_figure4, again)
 
 
+@pytest.mark.claim("slowdown.gem-kills-bias")
 def test_gradient_em_slope_matches_the_ravine_quartic(triangle):
     inst, objective = triangle
     r = gmmlit.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
@@ -181,6 +185,7 @@ def test_polyak_multiplier_identity_is_zero():
     assert polyak_multiplier_identity(2) == 0
 
 
+@pytest.mark.claim("polyak.quartic-multiplier")
 @pytest.mark.parametrize("c", [0.5, 1.0, 3.0])
 def test_factor_formula_matches_the_step(c):
     form, grad = _quartic([1.0, 0.6, 0.3])
@@ -204,6 +209,7 @@ def test_direction_map_formulas():
         quartic.rescale_direction_multipliers(mu, 5.0)
 
 
+@pytest.mark.claim("polyak.quartic-multiplier")
 def test_plain_steps_align_and_large_multipliers_do_not():
     # Q = (v^T diag(1, 1/2) v)^2 / 4: the flattest direction e_2 is stable for c = 1
     # (multiplier 1 - (2 - 1)/3 = 2/3) and unstable for c = 3 (multiplier -2)
@@ -236,6 +242,7 @@ def figure3():
     return fp.compute_figure3(evals=14)
 
 
+@pytest.mark.claim("polyak.figures-1-3")
 def test_figure3_data_and_claims(figure3):
     d = figure3
     k = d["losses"].size
@@ -267,6 +274,7 @@ def figure1_small():
     return inst, objective, fp.figure1_runs(0, 40)
 
 
+@pytest.mark.claim("polyak.figures-1-3")
 def test_figure1_runs_and_claims(figure1_small):
     inst, objective, runs = figure1_small
     assert (inst.d, inst.m, inst.n) == (5, 3, 20)  # the paper's setting
@@ -281,6 +289,7 @@ def test_figure1_runs_and_claims(figure1_small):
     assert paper["losses"].min() < paper["losses"][0] and np.all(np.isfinite(paper["losses"]))
 
 
+@pytest.mark.claim("polyak.figure1-rule")
 def test_figure1_rule_is_accurate_against_the_reference(figure1_small):
     inst, objective, _ = figure1_small
     err = fp.figure1_rule_accuracy(inst, objective)
@@ -312,6 +321,7 @@ def test_rule_accuracy_is_zero_against_itself(triangle):
 
 
 # ---------------------------------------------------------------------------- fixed K
+@pytest.mark.claim("polyak.fixed-k-breakdown")
 def test_em_normal_contraction_matches_the_em_map(triangle):
     inst, objective = triangle
     rho = studies.em_normal_contraction(objective, inst.means_star)
@@ -345,6 +355,7 @@ def test_contraction_breakdown_finds_the_first_failing_step():
     assert studies.contraction_breakdown(result, threshold=0.99, skip=0) is None
 
 
+@pytest.mark.claim("polyak.fixed-k-breakdown")
 def test_fixed_k_breakdown_falls_like_rho_to_the_k(triangle):
     inst, objective = triangle
     study = studies.fixed_k_study(inst, objective, inst.start(0.3, 0), short_steps=(2, 3), max_evals=120)

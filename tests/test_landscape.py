@@ -71,6 +71,7 @@ def test_loss_matches_independent_quadrature(equal):
         assert got == pytest.approx(ref, rel=1e-9), t
 
 
+@pytest.mark.claim("ravine.growth-rates")
 def test_two_parameter_slopes_and_constants(equal):
     inst, f = equal
     u, v = directions(inst)
@@ -89,6 +90,7 @@ def test_two_parameter_slopes_and_constants(equal):
     assert abs(v @ hess @ v) <= 1e-15
 
 
+@pytest.mark.claim("ravine.m1-remainder-t6")
 def test_unequal_weights_quartic_constant_has_no_t5_term(unequal):
     # For m = 1 the expansion of L along a tangent line has no t^5 term (degree-2 and
     # degree-3 Hermite polynomials are orthogonal): L/t^4 - M2^2/4 = O(t^2).
@@ -113,6 +115,7 @@ def test_ravine_is_straight_for_equal_weights(equal):
     assert abs(cubic_ravine_coefficient_1d(inst.weights, v, directions(inst)[0])) <= 4 * np.finfo(float).eps
 
 
+@pytest.mark.claim("ravine.cubic-m1")
 def test_ravine_offset_is_cubic_for_unequal_weights(unequal):
     inst, f = unequal
     u, v = directions(inst)
@@ -168,6 +171,7 @@ def running():
     return inst, measure_growth(inst, ts=[1e-3, 2e-3, 4e-3, 1e-2], ravine_ts=[1e-3, 2e-3])
 
 
+@pytest.mark.claim("ravine.growth-rates")
 def test_running_example_growth_rates(running):
     _, g = running
     # relative corrections are O(t) <= 1e-2 here (m > 1 has t^3 / t^5 terms)
@@ -181,6 +185,7 @@ def test_running_example_growth_rates(running):
     assert np.all(g["loss_ravine"] <= g["loss_tangent"][: len(g["ravine_ts"])])
 
 
+@pytest.mark.claim("ravine.quartic-on-ravine")
 def test_measured_quartic_constants_match_gmmlit_quartic(running):
     # Independent routes: L / t^4 from the objective vs Q, Q_M from gmmlit.theory.quartic.
     _, g = running
@@ -194,6 +199,7 @@ def test_measured_quartic_constants_match_gmmlit_quartic(running):
     assert g["quartic_QM"] < g["quartic_Q"]
 
 
+@pytest.mark.claim("ravine.bends-t2")
 def test_running_example_bias_coefficient(running):
     inst, g = running
     b, t = g["biases"], g["ravine_ts"]
@@ -258,6 +264,7 @@ def test_figure2_data_and_plot():
     plt.close(fig)
 
 
+@pytest.mark.claim("ravine.quartic-on-ravine")
 def test_separation_constants_converge_to_the_separated_limit():
     sep = quartic_constants_vs_separation([2.0, 8.0], n=6, seed=0)
     # measured (Richardson, O(t^2) = 1e-6 relative) against gmmlit.theory.quartic

@@ -17,6 +17,7 @@ from gmmlit.bench.methods import (
 )
 
 
+@pytest.mark.claim("beyond.headline")
 def test_first_crossing_is_first_index_plus_one():
     losses = [1.0, 1e-3, 1e-7, 1e-5, 1e-9]
     assert first_crossing(losses, 1e-6) == 3  # the third evaluation is the first below 1e-6
@@ -25,6 +26,7 @@ def test_first_crossing_is_first_index_plus_one():
     assert first_crossing(losses, 2.0) == 1
 
 
+@pytest.mark.claim("beyond.headline")
 def test_first_crossing_with_floor_measures_the_excess():
     l_star = 0.25
     losses = np.array([1.0, 0.25 + 1e-5, 0.25 + 1e-9])
@@ -91,6 +93,7 @@ def test_headline_compares_with_the_peer():
     assert not any(r["default_holds"] for r in headline(other)) and any(r["holds"] for r in headline(other))
 
 
+@pytest.mark.claim("beyond.headline")
 def test_headline_against_the_best_peer_in_seconds():
     rows = _rows() + [result_row(_FakeResult([1.0, 1e-13], wall_time=0.1), "newton", "toy", 0)]
     h = {r["tol"]: r for r in headline(rows, peer=None)}
@@ -103,6 +106,7 @@ def test_headline_against_the_best_peer_in_seconds():
         headline(rows, what="minutes")
 
 
+@pytest.mark.claim("beyond.newton")
 def test_run_clock_times_evaluations_and_places_hessians():
     from gmmlit.core.instances import triangle_instance
     from gmmlit.core.quadrature import TrapezoidRule

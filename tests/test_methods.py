@@ -102,6 +102,7 @@ def test_lookahead_safeguard_records_and_continues():
     assert not np.any(r.polyak_accepted)
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
     # L = x^2 + t^4 + 0.3: the floor 0.3 is unknown to the method. With f_star = 0 the
     # Polyak steps overshoot and the look-ahead safeguard stops the run far above it; the
@@ -121,6 +122,7 @@ def test_adaptive_target_reaches_a_positive_floor_where_zero_target_stalls():
     assert adaptive.options["polyak"].target == FloorEstimate()
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     toy = ToyObjective(a=2.0, c=1.0, offset=1.0)
     common = dict(max_evals=120, record_means=True, minimizer=np.zeros((2, 1)))
@@ -138,6 +140,7 @@ def test_plateau_hands_over_to_lbfgs_and_records_both_stages():
     assert both.options["hand_over"] == LbfgsHandOver() and both.extras["second_method"] == "lbfgs"
 
 
+@pytest.mark.claim("polyak.relaxation")
 def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
     from gmmlit.optim.steps import relaxation_factor
 
@@ -151,6 +154,7 @@ def test_relaxation_factor_balances_the_slowest_and_fastest_modes():
     assert relaxation_factor(-1.0) == 1.0
 
 
+@pytest.mark.claim("polyak.relaxation")
 def test_relaxation_changes_only_later_short_steps(triangle):
     inst, obj = triangle
     x0 = inst.start(0.3, 0)

@@ -17,6 +17,7 @@ def small():
     return inst, inst.objective(TrapezoidRule(0.1, 10.0))
 
 
+@pytest.mark.claim("beyond.gdpolyak-faithful")
 def test_gdpolyak_epochs_follow_the_hand_computation(small):
     inst, f = small
     x0 = inst.start(0.3, 0)
@@ -76,6 +77,7 @@ def test_gdpolyak_validates_its_arguments(small, kwargs, err):
         gdpolyak(f, inst.start(0.3, 0), **kwargs)
 
 
+@pytest.mark.claim("beyond.newton")
 def test_newton_reaches_1e_12_and_counts_its_hessians(small):
     inst, f = small
     before = f.counts["hessian"]

@@ -45,7 +45,7 @@ from gmmlit.theory.quartic_polyak import (
     ravine_gradient_tolerance,
 )
 from gmmlit.optim.steps import polyak_step
-from gmmlit.ledger.checks.gradient_hessian import finite_difference_hessian, teacher_fisher
+from tests.claim_support import finite_difference_hessian, teacher_fisher
 
 #: The cheap rule of these tests (about 1250 nodes per teacher component in d = 2).
 RULE = TrapezoidRule(h=0.3, radius=6.0)
@@ -90,6 +90,7 @@ def unit_direction(inst, seed, space):
 
 
 # ---------------------------------------------------------------------- local growth
+@pytest.mark.claim("ravine.quadratic-growth")
 @given(inst=exact_instances(), seed=seeds)
 def test_quadratic_growth_across_ravine(inst, seed):
     obj = inst.objective(RULE)
@@ -105,6 +106,7 @@ def test_quadratic_growth_across_ravine(inst, seed):
     assert abs(2 * r2 - r1 - half_curvature) <= 0.5 * t2 ** 2 * half_curvature
 
 
+@pytest.mark.claim("ravine.quartic-growth")
 @given(inst=exact_instances(), seed=seeds)
 def test_quartic_growth_along_ravine(inst, seed):
     obj = inst.objective(RULE)
@@ -172,6 +174,7 @@ def gradient_error_and_bound(form, gradient, v, directions):
 SHORT_DIRECTION_EXAMPLE = make_instance(Mixture(np.array([1.0]), np.zeros((1, 1))), [0.77125491, 0.22874509], [0, 0])
 
 
+@pytest.mark.claim("ravine.quartic-growth", "ravine.quartic-gradient")
 @given(inst=exact_instances(max_n=5), seed=seeds)
 @example(inst=SHORT_DIRECTION_EXAMPLE, seed=6629)
 def test_quartic_gradient_matches_finite_differences(inst, seed):
@@ -191,6 +194,7 @@ def test_quartic_gradient_matches_finite_differences(inst, seed):
     assert np.all(error <= bound)
 
 
+@pytest.mark.claim("ravine.quartic-gradient")
 def test_finite_difference_check_detects_a_relative_gradient_error_of_1e_9():
     # the check can fail: a gradient off by a relative 1e-9 is caught
     teacher = Mixture(np.array([0.6, 0.4]), np.array([[-2.0, 0.0], [2.0, 0.5]]))
@@ -223,6 +227,7 @@ def test_ravine_quartic_gradient_is_tangent_gradient_of_ravine_form(inst, seed):
     assert ravine_quartic_form(obj, inst.means_star, inst.assignment, v) == model.ravine_form(v)
 
 
+@pytest.mark.claim("ravine.separated-limit")
 @given(inst=exact_instances(max_m=1), seed=seeds, order=st.integers(3, 8))
 def test_separated_limit_exact_for_one_component(inst, seed, order):
     # for m = 1, Q(v) = ||sum_i pi_i v_i v_i^T||_F^2 / 4 exactly; Gauss-Hermite with >= 3 nodes
@@ -240,6 +245,7 @@ def test_separated_limit_exact_for_one_component(inst, seed, order):
 
 
 # ---------------------------------------------------------------------- Polyak
+@pytest.mark.claim("polyak.ravine-contraction")
 @settings(max_examples=15)  # each example projects to the ravine (Newton) and takes a step
 @given(inst=exact_instances(), seed=seeds, t=st.floats(0.02, 0.08))
 def test_polyak_contraction_on_ravine(inst, seed, t):
@@ -260,6 +266,7 @@ def test_polyak_contraction_on_ravine(inst, seed, t):
     assert obj.loss(step.means) < step.loss
 
 
+@pytest.mark.claim("polyak.three-quarters")
 @given(weights=st.lists(st.floats(1.0, 10.0), min_size=2, max_size=6), dim=st.sampled_from([1, 2]), seed=seeds)
 def test_polyak_quartic_factor_bounds(weights, dim, seed):
     w = np.array(weights) / sum(weights)
@@ -283,6 +290,7 @@ def test_polyak_quartic_factor_bounds(weights, dim, seed):
         assert polyak_quartic_factor(form(u), gradient(u), u) == pytest.approx(0.75, abs=1e-10)
 
 
+@pytest.mark.claim("polyak.iterates-align")
 @settings(max_examples=15)
 @given(weights=st.lists(st.floats(1.0, 3.0), min_size=3, max_size=6), dim=st.sampled_from([1, 2]), seed=seeds)
 def test_polyak_iterates_align(weights, dim, seed):
@@ -342,6 +350,7 @@ rules = st.one_of(
 )
 
 
+@pytest.mark.claim("computing.bregman-exact")
 @given(inst=exact_instances(), rule=rules, seed=seeds, scale=st.floats(0.0, 3.0))
 def test_bregman_nonnegative_any_rule(inst, rule, seed, scale):
     obj = inst.objective(rule)
@@ -349,6 +358,7 @@ def test_bregman_nonnegative_any_rule(inst, rule, seed, scale):
     assert obj.loss(theta) >= 0.0  # e^s - 1 - s >= 0 at every node, weights > 0: no tolerance
 
 
+@pytest.mark.claim("computing.bregman-exact")
 @given(inst=exact_instances(), rule=rules)
 def test_bregman_exact_at_minimiser(inst, rule):
     loss, grad = inst.objective(rule).loss_and_grad(inst.means_star)
@@ -362,6 +372,7 @@ def _point(inst, seed, scale=0.5):
     return inst.means_star + scale * np.random.default_rng(seed).standard_normal(inst.means_star.shape)
 
 
+@pytest.mark.claim("setting.invariances")
 @given(inst=exact_instances(), seed=seeds, rule=rules)
 def test_permutation_invariance(inst, seed, rule):
     theta = _point(inst, seed)
@@ -372,6 +383,7 @@ def test_permutation_invariance(inst, seed, rule):
     assert abs(permuted - original) <= 1e-13 + 1e-12 * original
 
 
+@pytest.mark.claim("setting.invariances")
 @given(inst=exact_instances(), seed=seeds, rule=rules, shift=st.lists(st.floats(-10, 10), min_size=2, max_size=2))
 def test_translation_invariance(inst, seed, rule, shift):
     c = np.array(shift[: inst.d])
@@ -398,6 +410,7 @@ tensor_rules = st.one_of(
 )
 
 
+@pytest.mark.claim("setting.invariances")
 @given(inst=exact_instances(), seed=seeds, rule=tensor_rules, element=st.integers(0, 7))
 def test_rotation_invariance_equivariant_rules(inst, seed, rule, element):
     """Tensor rules are invariant under the symmetries of the cube (here: of the square in d = 2,
@@ -413,6 +426,7 @@ def test_rotation_invariance_equivariant_rules(inst, seed, rule, element):
     assert abs(rotated - original) <= 1e-13 + 1e-12 * original
 
 
+@pytest.mark.claim("setting.invariances")
 @settings(max_examples=10)  # the fine rule has ~14000 nodes per teacher component
 @given(inst=exact_instances(dims=(2,)), seed=seeds, angle=st.floats(0.0, 2 * math.pi))
 def test_rotation_invariance_any_angle(inst, seed, angle):
@@ -431,10 +445,11 @@ def test_rotation_invariance_any_angle(inst, seed, angle):
 
 
 # ---------------------------------------------------------------------- exact Fisher identity
+@pytest.mark.claim("gradient-hessian.hessian-is-fisher")
 @given(inst=exact_instances())
 def test_bregman_hessian_is_the_teacher_fisher_at_minimiser(inst):
     """At theta* the exact Hessian equals the Fisher information written from the *teacher*
-    responsibilities (gmmlit.ledger.checks.gradient_hessian.teacher_fisher: an independent
+    responsibilities (tests/claim_support.py, teacher_fisher: an independent
     formula, not the Hessian's code), and its null space is T."""
     obj = inst.objective(RULE)
     fisher = teacher_fisher(obj, inst.means_star, inst.assignment)
@@ -446,6 +461,7 @@ def test_bregman_hessian_is_the_teacher_fisher_at_minimiser(inst):
     assert np.abs(hessian @ basis).max() <= 1e-12 * np.abs(fisher).max()
 
 
+@pytest.mark.claim("gradient-hessian.hessian-is-fisher")
 @settings(max_examples=10)  # 2 n d gradient evaluations per example
 @given(inst=exact_instances(), seed=seeds)
 def test_hessian_matches_finite_differences_away_from_minimiser(inst, seed):

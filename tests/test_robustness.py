@@ -52,6 +52,7 @@ def direct_em_means(objective, means):
     return soft.T @ x, logsumexp(log_t, axis=0)
 
 
+@pytest.mark.claim("polyak.log-domain-em")
 @pytest.mark.parametrize("offset", [0.0, *OFFSETS])
 def test_log_domain_em_statistics_match_an_independent_computation(small, offset):
     inst, obj = small
@@ -86,6 +87,7 @@ def _drivers():
     ]
 
 
+@pytest.mark.claim("global-phase.no-non-finite")
 def test_no_driver_stops_non_finite_from_random_or_far_starts(small):
     inst, obj = small
     starts = [random_start(inst, s) for s in range(8)] + [inst.start(0.3, 1) + o for o in OFFSETS]
@@ -117,6 +119,7 @@ def test_non_finite_stop_names_the_objective():
     assert r.stop_reason == StopReason.NON_FINITE and "objective returned a non-finite loss" in r.message
 
 
+@pytest.mark.claim("global-phase.ravine-vs-em")
 def test_ravine_is_no_worse_than_em_from_ordinary_starts(small, three):
     worse, hits = [], {"ravine": 0, "em": 0}
     for inst, obj in (small, three):
@@ -133,6 +136,7 @@ def test_ravine_is_no_worse_than_em_from_ordinary_starts(small, three):
     assert hits["ravine"] >= hits["em"]
 
 
+@pytest.mark.claim("polyak.far-rule")
 def test_far_rule_is_what_keeps_the_ravine_method_on_ems_side(three):
     # the same comparison without the far-from-the-ravine test: gradient EM in EM's metric
     # follows the discretisation error while students sit outside the nodes, and some runs
@@ -153,6 +157,7 @@ def test_discretisation_gap_is_small_near_the_minimiser_and_large_far_away(three
     assert near < 0.1 < far
 
 
+@pytest.mark.claim("polyak.far-start-recovery")
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_far_starts_recover_and_converge(small, offset):
     inst, obj = small

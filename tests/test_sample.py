@@ -37,6 +37,7 @@ def problem(n=3, d=2, size=400, seed=0, shift=0.0):
     return x, w, m
 
 
+@pytest.mark.claim("samples.direct-nll")
 @pytest.mark.parametrize("n,d,shift", [(2, 1, 0.0), (3, 2, 0.0), (5, 4, 0.0), (3, 2, 300.0)])
 def test_loss_matches_direct_log_likelihood(n, d, shift):
     x, w, m = problem(n, d, shift=shift)
@@ -65,6 +66,7 @@ def test_chunking_does_not_change_the_numbers():
     np.testing.assert_allclose(a.hessian(m), b.hessian(m), atol=1e-13)
 
 
+@pytest.mark.claim("samples.derivatives")
 def test_gradient_matches_finite_differences():
     x, w, m = problem(3, 2)
     f = SampleNLL(x, w)
@@ -79,6 +81,7 @@ def test_gradient_matches_finite_differences():
     np.testing.assert_allclose(g, fd, atol=1e-8)
 
 
+@pytest.mark.claim("samples.derivatives")
 def test_hessian_matches_finite_differences_of_the_gradient():
     x, w, m = problem(3, 2)
     f = SampleNLL(x, w)
@@ -94,6 +97,7 @@ def test_hessian_matches_finite_differences_of_the_gradient():
     np.testing.assert_allclose(h, h.T, atol=0)
 
 
+@pytest.mark.claim("samples.em-statistics")
 def test_em_statistics_match_direct_formulas():
     x, w, m = problem(4, 3)
     f = SampleNLL(x, w)
@@ -126,6 +130,7 @@ def test_offset_shifts_the_loss_only():
     np.testing.assert_allclose(f.hessian(m), g.hessian(m), atol=0)
 
 
+@pytest.mark.claim("samples.naive-identity")
 def test_naive_population_kl_is_the_sample_objective_of_the_rule_nodes():
     inst = gmmlit.triangle_instance(n=6, side=6.0, seed=0)
     naive = inst.objective(gmmlit.SobolRule(2 ** 10, 1), form="naive")
@@ -163,6 +168,7 @@ def test_counters_and_interface():
 
 
 # ---------------------------------------------------------------------------- validation
+@pytest.mark.claim("samples.validation")
 @pytest.mark.parametrize(
     "data,error,match",
     [
@@ -214,6 +220,7 @@ def test_bad_means_are_rejected():
 
 
 # ---------------------------------------------------------------------------- drivers
+@pytest.mark.claim("samples.drivers")
 @pytest.mark.parametrize("driver", [gmmlit.gradient_em, gmmlit.em, gmmlit.ravine_method, gmmlit.nesterov,
                                     gmmlit.lbfgs, gmmlit.bfgs], ids=lambda d: d.__name__)
 def test_every_driver_runs_on_the_sample_objective(driver):
@@ -236,6 +243,7 @@ def test_polyak_step_runs_on_the_sample_objective():
 
 
 # ---------------------------------------------------------------------------- chapter claims
+@pytest.mark.claim("samples.minimiser-model")
 def test_sample_minimiser_follows_the_fourth_order_model():
     """Chapter: the Newton minimiser agrees with the model seed by seed, and the students
     coincide exactly when the sample covariance has no direction of excess variance."""
@@ -262,6 +270,7 @@ def test_model_of_the_minimiser_matches_newton_when_students_split():
         assert np.linalg.norm(m[0] - m[1]) < 1e-5
 
 
+@pytest.mark.claim("samples.quarter-rate")
 def test_displacement_along_the_ravine_is_n_to_the_minus_quarter():
     """Chapter: the tangent displacement has slope -1/4 in N (not -1/2, not -1/6), the
     collapsed samples -1/2, the least curvature about -1/2."""
@@ -274,6 +283,7 @@ def test_displacement_along_the_ravine_is_n_to_the_minus_quarter():
     assert abs(s_e[0] + 0.5) < 0.1
 
 
+@pytest.mark.claim("samples.collapse-fraction")
 def test_students_coincide_for_about_half_the_samples_in_one_dimension():
     """Chapter: P(lambda_max(S - I) <= 0) -> 1/2 in d = 1 and (2 - sqrt 2)/4 in d = 2."""
     assert abs(collapse_fraction(1000, range(300), 1) - 0.5) < 0.1
@@ -287,6 +297,7 @@ def test_median_slope_recovers_a_known_power():
     assert slope == pytest.approx(-0.5, abs=1e-12) and lo <= slope <= hi
 
 
+@pytest.mark.claim("samples.ravine-target")
 def test_default_ravine_method_reaches_samples_through_its_handover_and_the_target_through_polyak():
     """Chapter: on L_N, the default ravine method (target 0 before any floor estimate) has
     its far too long Polyak trials rejected and reaches the minimum through its hand-over
@@ -304,6 +315,7 @@ def test_default_ravine_method_reaches_samples_through_its_handover_and_the_targ
     assert by[ORACLE]["distance"] < 1e-2
 
 
+@pytest.mark.claim("samples.iris")
 def test_iris_larger_models_reach_higher_likelihood_but_worse_restricted_fit():
     """Chapter: GaussianMixture's larger models reach a higher log-likelihood; at their
     means the unit-variance equal-weight model is below its verified minimum."""

@@ -31,6 +31,7 @@ def direct_values(objective, means0, m, reduction):
     return 1.0 / lam[0], int(np.ceil(kappa * np.log(1.0 / reduction))), kappa
 
 
+@pytest.mark.claim("polyak.start-resolved")
 @pytest.mark.parametrize("reduction", [0.01, 0.3])
 def test_resolved_step_and_k_match_an_eigendecomposition(case, reduction):
     inst, objective, x0 = case

@@ -12,6 +12,7 @@ def inst():
     return gmmlit.triangle_instance(n=6, seed=0)
 
 
+@pytest.mark.claim("polyak.metric-step")
 def test_polyak_step_formula(inst):
     f = inst.objective()
     x = inst.start(0.2, seed=1)
@@ -94,6 +95,7 @@ from hypothesis import assume, given, settings, strategies as st  # noqa: E402
 from gmmlit.optim.steps import floor_estimate  # noqa: E402
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 @settings(deadline=None)
 @given(
     c=st.floats(1e-3, 1e3),
@@ -116,6 +118,7 @@ def test_floor_estimate_is_exact_on_a_power_law(c, s1, shrink, floor, degree):
     assert est is not None and abs(est - floor) <= 1e-12 * (scale + abs(floor))
 
 
+@pytest.mark.claim("polyak.floor-estimate")
 def test_floor_estimate_with_the_wrong_degree_errs_on_the_safe_side():
     # quadratic growth read as quartic: the estimate lies below the true floor, so a
     # Polyak step aimed at it is too long rather than too short

@@ -26,6 +26,7 @@ def triangle():
     return inst, inst.objective()
 
 
+@pytest.mark.claim("polyak.study-factors")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
     inst, obj = triangle
@@ -34,6 +35,7 @@ def test_default_ravine_reaches_1e12_within_150_evaluations(triangle, seed):
     assert r.n_evals <= 150 and r.loss <= 1e-12
 
 
+@pytest.mark.claim("polyak.study-factors")
 def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
     # The claim on the default rule is measured in ``python -m gmmlit.book.polyak`` (5000
     # evaluations cost about a minute per method). Here the same objective is discretised
@@ -53,6 +55,7 @@ def test_classical_methods_do_not_reach_1e10_within_5000_evaluations(triangle):
         assert np.all(np.diff(r.losses) <= 1e-18)
 
 
+@pytest.mark.claim("polyak.study-factors")
 def test_plain_polyak_factor_is_close_to_three_quarters(triangle):
     inst, obj = triangle
     study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6)
@@ -101,6 +104,7 @@ def floors():
     return [misspecification_floor(delta, evals=100) for delta in (0.01, 0.02, 0.05, 0.1)]
 
 
+@pytest.mark.claim("misspecified.floor")
 def test_floor_scales_like_delta_squared(floors):
     for row in floors:
         assert row["converged_digits"] >= 3, row["delta_pi"]
@@ -115,6 +119,7 @@ def test_floor_scales_like_delta_squared(floors):
     assert 1.9 <= fit["exponent"] <= 2.1
 
 
+@pytest.mark.claim("misspecified.zero-target")
 def test_f_star_zero_ravine_stops_above_the_floor(floors):
     floor = floors[0]  # Delta_pi = 0.01
     variants = [("f*=0", POLYAK_ALONE.replace(polyak=PolyakRule(target=0.0))),

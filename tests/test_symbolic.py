@@ -13,12 +13,14 @@ from gmmlit.theory import symbolic as S
 
 
 # ---------------------------------------------------------------------- pointwise derivatives
+@pytest.mark.claim("gradient-hessian.pointwise-gradient", kind="sympy")
 @pytest.mark.parametrize("n, d", [(2, 1), (3, 1), (2, 2), (3, 2)])
 def test_pointwise_gradient(n, d):
     result = S.check_pointwise_gradient(n, d)
     assert result.passed, result.to_markdown()
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-gradient", kind="sympy")
 def test_wrong_gradient_is_rejected():
     def plus_sign(sym, i):  # the sign of the derived gradient flipped
         return -S.gradient_formula(sym, i)
@@ -26,12 +28,14 @@ def test_wrong_gradient_is_rejected():
     assert not S.check_pointwise_gradient(2, 1, formula=plus_sign).passed
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-hessian", kind="sympy")
 @pytest.mark.parametrize("n, d", [(2, 1), (3, 1), (2, 2)])
 def test_pointwise_hessian(n, d):
     result = S.check_pointwise_hessian(n, d)
     assert result.passed, result.to_markdown()
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-hessian", kind="sympy")
 def test_wrong_hessian_is_rejected():
     def without_identity(sym, i, k):  # forgets the "- I" inside the diagonal blocks
         ri, rk = sym.offset(i), sym.offset(k)
@@ -48,6 +52,7 @@ def test_wrong_hessian_is_rejected():
     assert not S.check_indexed_derivatives(1, hessian_formula=indexed_zero).passed
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-gradient", "gradient-hessian.pointwise-hessian", kind="sympy")
 @pytest.mark.parametrize("d", [1, 2])
 def test_indexed_derivatives_symbolic_n(d):
     result = S.check_indexed_derivatives(d)
@@ -80,12 +85,14 @@ def test_gaussian_expectation_rejects_wrong_covariance_shape():
 
 
 # ---------------------------------------------------------------------- m = 1 expansions
+@pytest.mark.claim("ravine.quartic-growth-one-component", kind="sympy")
 @pytest.mark.parametrize("n, d", [(2, 1), (3, 1), (2, 2), (3, 2), (2, None), (3, None)])
 def test_m1_quartic_expansion(n, d):
     result = S.check_m1_quartic_expansion(n, d)
     assert result.passed, result.to_markdown()
 
 
+@pytest.mark.claim("ravine.quartic-growth-one-component", kind="sympy")
 def test_wrong_quartic_constant_is_rejected():
     def eighth(weights, gram):  # 1/8 instead of 1/4
         return S.m1_quartic_closed_form(weights, gram) * sp.Rational(1, 2)
@@ -93,6 +100,7 @@ def test_wrong_quartic_constant_is_rejected():
     assert not S.check_m1_quartic_expansion(2, 1, quartic=eighth).passed
 
 
+@pytest.mark.claim("ravine.quartic-growth-one-component", kind="sympy")
 def test_m1_loss_coefficients_vanish_at_odd_orders_for_any_direction():
     # not only on T: for m = 1 every odd-order term vanishes by parity
     series = S.m1_loss_coefficients(3, 2, tangent=False, order=5)
@@ -101,11 +109,13 @@ def test_m1_loss_coefficients_vanish_at_odd_orders_for_any_direction():
     assert series.coefficients[2] != 0  # the quadratic term does not vanish off T
 
 
+@pytest.mark.claim("ravine.quadratic-growth", kind="sympy")
 @pytest.mark.parametrize("n, d", [(2, 1), (3, 2)])
 def test_m1_quadratic_growth(n, d):
     assert S.check_m1_quadratic_growth(n, d).passed
 
 
+@pytest.mark.claim("gradient-hessian.hessian-is-fisher", "ravine.tangent-null-space", kind="sympy")
 @pytest.mark.parametrize("n, d", [(2, 1), (2, 2), (3, 1)])
 def test_m1_hessian_is_fisher(n, d):
     result = S.check_m1_hessian_is_fisher(n, d)
@@ -113,22 +123,26 @@ def test_m1_hessian_is_fisher(n, d):
 
 
 # ---------------------------------------------------------------------- any m
+@pytest.mark.claim("ravine.quartic-growth", kind="sympy")
 def test_density_ratio_identity():
     assert S.check_density_ratio_identity().passed
 
 
+@pytest.mark.claim("ravine.quartic-growth", kind="sympy")
 @pytest.mark.parametrize("sizes, d", [((2, 1), 1), ((2, 2), 1), ((1, 3), 1), ((2, 1), 2)])
 def test_density_ratio_expansion(sizes, d):
     result = S.check_density_ratio_expansion(sizes, d)
     assert result.passed, result.to_markdown()
 
 
+@pytest.mark.claim("ravine.separated-limit", kind="sympy")
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_separated_limit(d):
     assert S.check_separated_limit(d).passed
 
 
 # ---------------------------------------------------------------------- Polyak and GD on quartics
+@pytest.mark.claim("polyak.quartic-step", "polyak.three-quarters", kind="sympy")
 @pytest.mark.parametrize("k", [2, 3])
 def test_polyak_quartic_step(k):
     result = S.check_polyak_quartic_step(k)
@@ -136,17 +150,20 @@ def test_polyak_quartic_step(k):
     assert result.expressions["radial factor"] == sp.Rational(3, 4)
 
 
+@pytest.mark.claim("slowdown.gd-quartic-sublinear", kind="sympy")
 def test_gd_quartic_asymptotics():
     result = S.check_gd_quartic_asymptotics()
     assert result.passed, result.detail
 
 
+@pytest.mark.claim("slowdown.gd-quartic-sublinear", kind="sympy")
 def test_gd_quartic_increment_series():
     series, (x, a, eta) = S.gd_quartic_increment_series(4)
     assert sp.expand(series - (8 * a * eta + 48 * a ** 2 * eta ** 2 * x ** 2)) == 0
 
 
 # ---------------------------------------------------------------------- the implementation against sympy
+@pytest.mark.claim("gradient-hessian.pointwise-gradient", kind="sympy")
 @pytest.mark.parametrize("dim", [1, 2])
 def test_gradient_implementation(dim):
     from gmmlit.core.instances import sympy_check_instance as default_instance
@@ -155,6 +172,7 @@ def test_gradient_implementation(dim):
     assert result.passed, result.detail
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-hessian", kind="sympy")
 @pytest.mark.parametrize("dim", [1, 2])
 def test_hessian_implementation(dim):
     from gmmlit.core.instances import sympy_check_instance as default_instance
@@ -163,17 +181,20 @@ def test_hessian_implementation(dim):
     assert result.passed, result.detail
 
 
+@pytest.mark.claim("gradient-hessian.pointwise-hessian", "gradient-hessian.hessian-is-fisher", kind="sympy")
 def test_hessian_implementation_rejects_gauss_newton():
     from gmmlit.theory.quartic import fisher_information
 
     assert not S.check_hessian_implementation(hessian=fisher_information).passed
 
 
+@pytest.mark.claim("ravine.quartic-growth", kind="sympy")
 def test_quartic_implementation():
     result = S.check_quartic_implementation()
     assert result.passed, result.detail
 
 
+@pytest.mark.claim("ravine.quartic-growth", kind="sympy")
 def test_quartic_implementation_rejects_a_wrong_constant(monkeypatch):
     from gmmlit.theory import quartic
 
@@ -182,6 +203,7 @@ def test_quartic_implementation_rejects_a_wrong_constant(monkeypatch):
     assert not S.check_quartic_implementation().passed
 
 
+@pytest.mark.claim("computing.bregman-exact", kind="sympy")
 def test_bregman_integrand():
     result = S.check_bregman_integrand()
     assert result.passed, result.detail

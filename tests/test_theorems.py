@@ -47,6 +47,7 @@ def test_tangent_starts_are_unit_tangent_vectors_without_a_basis():
 
 
 # ---------------------------------------------------------------------------- PAPER_METHOD
+@pytest.mark.claim("theorems.paper-method")
 def test_paper_method_is_the_papers_scheme():
     p = gmmlit.PAPER_METHOD
     assert "PAPER_METHOD" in gmmlit.__all__ and isinstance(p, RavineOptions)
@@ -57,6 +58,7 @@ def test_paper_method_is_the_papers_scheme():
     assert p.safeguard == NoSafeguard() and p.hand_over is None
 
 
+@pytest.mark.claim("theorems.paper-method")
 @pytest.mark.parametrize("which", ["triangle", "figure1"])
 def test_paper_method_resolves_step_and_k_as_computed_independently(which):
     inst = gmmlit.triangle_instance() if which == "triangle" else gmmlit.figure1_instance(dim=2)
@@ -74,6 +76,7 @@ def test_paper_method_resolves_step_and_k_as_computed_independently(which):
     assert (step, k) == pytest.approx(th.paper_resolution(obj, x0, reduction)[:2])
 
 
+@pytest.mark.claim("theorems.paper-method")
 def test_resolved_rule_is_conservative_at_the_minimiser(triangle):
     """The theorem needs eta <= 1/lambda_1 at theta* and rho_s^K <= normal_reduction; the rule reads the start."""
     reduction = gmmlit.PAPER_METHOD.short_phase.reduction
@@ -102,6 +105,7 @@ def test_normal_spectrum_rejects_a_start_outside_the_basin():
 
 
 # ---------------------------------------------------------------------------- the unproved steps
+@pytest.mark.claim("theorems.step1-model-errors")
 def test_step1_quartic_model_errors_are_first_order(triangle):
     """Step 1 of the proof: L(m(tv)) = Q_M(tv)(1 + O(t)) and grad L(m(tv)) = grad Q_M(tv) + O(t^4)."""
     inst = triangle["inst"]
@@ -113,6 +117,7 @@ def test_step1_quartic_model_errors_are_first_order(triangle):
     assert np.all(grad_err / ts < 0.1) and np.all(loss_err / ts < 0.1)
 
 
+@pytest.mark.claim("theorems.step2-normal-contraction")
 def test_step2_short_steps_contract_the_normal_residual(triangle):
     inst = triangle["inst"]
     eta = th.paper_resolution(triangle["obj"], triangle["x0"], 0.5)[0]
@@ -123,6 +128,7 @@ def test_step2_short_steps_contract_the_normal_residual(triangle):
     assert np.all(factors >= 0.5 * rho_s)   # the bound is attained in order of magnitude: not a vacuous bound
 
 
+@pytest.mark.claim("theorems.quartic-sphere-minimum")
 def test_quartic_sphere_minimum_is_below_random_directions(triangle):
     inst = triangle["inst"]
     from gmmlit.theory.quartic import QuarticModel
@@ -142,6 +148,7 @@ def _study(triangle, label, multiplier, k, evals):
                          triangle["lam"], triangle["q"], [(label, multiplier, k)], max_evals=evals)[0]
 
 
+@pytest.mark.claim("theorems.local-linear-bound")
 @pytest.mark.parametrize("multiplier,k", [(1.0, 12), (0.5, 16)])
 def test_covered_blocks_contract_within_the_theorems_bound(triangle, multiplier, k):
     row = _study(triangle, "covered", multiplier, k, 150)
@@ -151,6 +158,7 @@ def test_covered_blocks_contract_within_the_theorems_bound(triangle, multiplier,
     assert np.all(d["eps"][:n] <= th.TUBE_EPS)
 
 
+@pytest.mark.claim("theorems.fixed-k-breakdown")
 def test_fixed_small_k_breaks_down_below_the_level(triangle):
     """Not covered below delta: with K = 4 the blocks stop contracting, and only below delta(rho)."""
     row = _study(triangle, "K = 4", 1.0, 4, 110)
@@ -161,6 +169,7 @@ def test_fixed_small_k_breaks_down_below_the_level(triangle):
     assert np.all(d["factor"][:b] < 0.8) and np.all(d["factor"][b:-1] > 0.9)
 
 
+@pytest.mark.claim("theorems.step-too-large")
 def test_step_above_two_over_lambda_does_not_contract(triangle):
     row = _study(triangle, "eta too large", 2.5, 24, 76)
     assert row["rho"] > 1 and np.all(row["diagnostics"]["factor"][:-1] > 1.0)
@@ -168,6 +177,7 @@ def test_step_above_two_over_lambda_does_not_contract(triangle):
 
 
 # ---------------------------------------------------------------------------- the threshold theorem
+@pytest.mark.claim("theorems.misspecification-threshold")
 def test_exactly_grouped_weights_group_exactly():
     inst = gmmlit.misspecified_instance(0.06)
     w0 = th.exactly_grouped_weights(inst.weights, inst.teacher.weights, inst.assignment)
@@ -175,6 +185,7 @@ def test_exactly_grouped_weights_group_exactly():
     assert th.exactly_grouped_objective(inst).loss(inst.means_star) < 1e-12
 
 
+@pytest.mark.claim("theorems.misspecification-threshold")
 def test_threshold_inequality_and_floor():
     (row,) = th.threshold_study([0.03], max_evals=80)
     assert row["margin"] <= 1e-10                     # L <= KL + L_0 + sqrt(2 L_0) ell at every iterate
@@ -184,6 +195,7 @@ def test_threshold_inequality_and_floor():
     assert kl == pytest.approx(row["kl"]) and ell == pytest.approx(np.log(0.3 / 0.285), rel=1e-9)
 
 
+@pytest.mark.claim("theorems.misspecification-threshold")
 def test_threshold_inequality_is_tight_enough_to_fail():
     """Dropping the sqrt term of item 1 makes it false at the iterates: the check can fail."""
     inst = gmmlit.misspecified_instance(0.06)
@@ -195,6 +207,7 @@ def test_threshold_inequality_is_tight_enough_to_fail():
 
 
 # ---------------------------------------------------------------------------- the verdict page
+@pytest.mark.claim("verdict.table")
 def test_verdict_claims_cover_the_seed_and_have_one_valid_verdict():
     from gmmlit.book import verdict as V
 

@@ -6,14 +6,13 @@ needs) is copied into a temporary folder, one exact snippet of one source file i
 replaced there (the working tree is never touched), and then
 
 1. the relevant test files run with pytest (``-x``, the derandomised hypothesis profile
-   ``mutation``: the ``ci`` one without shrinking), writing a JUnit file;
-2. ``gmmlit check`` runs on the copy for the relevant claims: their callable checks, and
-   their test-backed rows read from that JUnit file.
+   ``mutation``: the ``ci`` one without shrinking);
+2. the tests marked with the relevant claims run (``pytest tests --claims PREFIXES``, the
+   same profile), writing a JUnit file, and ``gmmlit check`` reads the claims' rows from it.
 
-A mutant is *killed* by the tests when pytest fails, by the ledger when a ledger row
-fails; ``ledger_callable`` records whether the callable checks alone fail (``none`` when
-the claims have no callable check). Before the mutants, the unmutated copy must pass every
-test and check the mutants use (otherwise a "kill" would mean nothing).
+A mutant is *killed* by the tests when the relevant tests fail, by the ledger when a row
+of the relevant claims fails. Before the mutants, the unmutated copy must pass every test
+and every claim the mutants use (otherwise a "kill" would mean nothing).
 
 Run ``python -m gmmlit bench mutations --out benchmarks/results`` (or
 ``python -m gmmlit.bench.mutations``); ``--quick`` runs only the first four mutants.
@@ -34,7 +33,7 @@ from pathlib import Path
 COPIED = ("gmmlit", "tests", "conftest.py", "pyproject.toml")
 
 #: Columns of ``mutations.csv``.
-COLUMNS = ["mutant", "file", "description", "tests", "ledger_callable", "ledger", "killed", "seconds"]
+COLUMNS = ["mutant", "file", "description", "tests", "ledger", "killed", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -150,30 +149,31 @@ def _environment(dest):
     return env
 
 
-def run_tests(dest, tests, timeout=600):
-    """Run pytest on ``tests`` in ``dest``; return ``(failed, junit_path, last_line)``."""
-    junit = Path(dest) / ".test-results" / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-           "--hypothesis-profile=mutation", f"--junitxml={junit}"]
+def _pytest(dest, args, junit=None, timeout=600):
+    """Run pytest in ``dest`` with the mutation profile; return the completed process."""
+    cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+           "--hypothesis-profile=mutation"] + ([f"--junitxml={junit}"] if junit is not None else [])
     res = subprocess.run(cmd, cwd=dest, env=_environment(dest), capture_output=True, text=True, timeout=timeout)
-    if res.returncode in (4, 5):  # usage error or nothing collected: the mutant's tests are misnamed
-        raise RuntimeError(f"pytest could not run {tests}: {res.stdout[-500:]}{res.stderr[-500:]}")
-    lines = [line for line in res.stdout.splitlines() if line.strip()]
-    return res.returncode != 0, junit, lines[-1] if lines else ""
+    if res.returncode in (4, 5):  # usage error or nothing collected: misnamed tests or claims
+        raise RuntimeError(f"pytest could not run {args}: {res.stdout[-500:]}{res.stderr[-500:]}")
+    return res
 
 
-def run_ledger_checks(dest, claims, junit=None, timeout=600):
-    """Run ``gmmlit check`` on the copy for the claims with these prefixes, its test-backed
-    rows read from ``junit``. Returns ``(any_row_failed, any_callable_failed)``, the second
-    ``None`` when these claims have no callable check."""
-    cmd = [sys.executable, "-m", "gmmlit", "check", "--root", str(dest), "--only", ",".join(claims)]
-    cmd += ["--junit", str(junit)] if junit is not None else []
+def run_tests(dest, tests, timeout=600):
+    """Run pytest on ``tests`` in ``dest`` (stopping at the first failure); True if one failed."""
+    return _pytest(dest, [*tests, "-x"], timeout=timeout).returncode != 0
+
+
+def run_ledger_checks(dest, claims, timeout=600):
+    """Run the tests marked with the claims of these prefixes in ``dest``, then ``gmmlit
+    check`` on their JUnit file; True if a row of those claims failed."""
+    junit = Path(dest) / ".test-results" / "junit.xml"
+    _pytest(dest, ["tests", "--claims", ",".join(claims)], junit=junit, timeout=timeout)
+    cmd = [sys.executable, "-m", "gmmlit", "check", "--root", str(dest), "--only", ",".join(claims), "--junit", str(junit)]
     res = subprocess.run(cmd, cwd=dest, env=_environment(dest), capture_output=True, text=True, timeout=timeout)
     if res.returncode == 2:
         raise RuntimeError(f"gmmlit check failed to run: {res.stderr[-500:]}")
-    callable_rows = [line.split() for line in res.stdout.splitlines()[1:] if " callable " in line]
-    callable_failed = any(cells[3] == "FAIL" for cells in callable_rows) if callable_rows else None
-    return res.returncode == 1, callable_failed
+    return res.returncode == 1
 
 
 def run_mutant(mutant, root, planted=True):
@@ -183,11 +183,11 @@ def run_mutant(mutant, root, planted=True):
         dest = copy_repository(root, Path(tmp))
         if planted:
             plant(mutant, dest)
-        tests_failed, junit, _ = run_tests(dest, mutant.tests)
-        ledger_failed, callable_failed = run_ledger_checks(dest, mutant.claims, junit if junit.is_file() else None)
-    verdict = {True: "killed", False: "survived", None: "none"}
+        tests_failed = run_tests(dest, mutant.tests)
+        ledger_failed = run_ledger_checks(dest, mutant.claims)
+    verdict = {True: "killed", False: "survived"}
     return dict(mutant=mutant.name, file=mutant.path, description=mutant.description,
-                tests=verdict[tests_failed], ledger_callable=verdict[callable_failed], ledger=verdict[ledger_failed],
+                tests=verdict[tests_failed], ledger=verdict[ledger_failed],
                 killed="yes" if (tests_failed or ledger_failed) else "no", seconds=round(time.perf_counter() - start, 1))
 
 
@@ -220,10 +220,9 @@ def mutations_main(quick=False, out=None, root="."):
     for m in mutants:
         row = run_mutant(m, root)
         rows.append(row)
-        print(f"{m.name:<22} tests {row['tests']:<9} ledger {row['ledger']:<9} (callable checks {row['ledger_callable']}) "
-              f"{row['seconds']} s", flush=True)
+        print(f"{m.name:<22} tests {row['tests']:<9} ledger {row['ledger']:<9} {row['seconds']} s", flush=True)
     killed, total = kill_rate(rows)
-    print(format_rows(rows, ["mutant", "tests", "ledger_callable", "ledger", "killed", "seconds"]))
+    print(format_rows(rows, ["mutant", "tests", "ledger", "killed", "seconds"]))
     print(f"kill rate: {killed}/{total}; total {time.perf_counter() - start:.0f} s")
     if out is not None:
         cmd = f"python -m gmmlit bench mutations{' --quick' if quick else ''} --out {out}"

@@ -1,12 +1,7 @@
-"""The explicit registry of the ledger: the claim data (``claims.toml``) and the one table
-mapping check names to the callable checks.
-
-``claims.toml`` holds every claim as a ``[[claim]]`` table (id, chapter, statement) with
-``[[claim.check]]`` entries naming either a test (``test = "test_module::test_function"``)
-or a callable check (``run = "<topic>.<function>"``, a key of :data:`CALLABLE_CHECKS`).
-Nothing registers itself on import: a callable check enters the ledger only through a
-line of :data:`CALLABLE_CHECKS`.
-"""
+"""The claims of the book, as data: ``claims.toml`` holds one ``[[claim]]`` table per claim
+(``id``, ``chapter``, ``statement``). Which tests back a claim is not written here: the tests
+carry the claim's id in a ``claim`` marker (:mod:`gmmlit.ledger.plugin`), and the ledger
+reads the ids back from the test run's JUnit file (:mod:`gmmlit.ledger.runner`)."""
 
 from __future__ import annotations
 
@@ -14,8 +9,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from .checks import computing, gradient_hessian, polyak, ravine, slowdown
-from .model import Check, Claim
+from .model import Claim
 
 #: The chapters of the book a claim may be stated in (besides any ``book/<name>.md`` that
 #: exists under the repository root).
@@ -34,39 +28,7 @@ CHAPTERS = (
     "book/verdict",
 )
 
-#: Registry name -> callable check (``() -> CheckResult``). One line per check.
-CALLABLE_CHECKS = {
-    "gradient_hessian.gradient_sympy": gradient_hessian.gradient_sympy,
-    "gradient_hessian.indexed_sympy": gradient_hessian.indexed_sympy,
-    "gradient_hessian.hessian_sympy": gradient_hessian.hessian_sympy,
-    "gradient_hessian.m1_hessian_fisher_sympy": gradient_hessian.m1_hessian_fisher_sympy,
-    "gradient_hessian.hessian_fisher_numeric": gradient_hessian.hessian_fisher_numeric,
-    "gradient_hessian.gradient_implementation_sympy": gradient_hessian.gradient_implementation_sympy,
-    "gradient_hessian.hessian_implementation_sympy": gradient_hessian.hessian_implementation_sympy,
-    "ravine.tangent_null_space": ravine.tangent_null_space,
-    "ravine.m1_quadratic_sympy": ravine.m1_quadratic_sympy,
-    "ravine.quadratic_growth_numeric": ravine.quadratic_growth_numeric,
-    "ravine.m1_quartic_sympy": ravine.m1_quartic_sympy,
-    "ravine.m1_two_students_numeric": ravine.m1_two_students_numeric,
-    "ravine.density_ratio_sympy": ravine.density_ratio_sympy,
-    "ravine.quartic_growth_numeric": ravine.quartic_growth_numeric,
-    "ravine.quartic_implementation_sympy": ravine.quartic_implementation_sympy,
-    "ravine.separated_sympy": ravine.separated_sympy,
-    "ravine.separated_numeric": ravine.separated_numeric,
-    "ravine.ravine_quartic_numeric": ravine.ravine_quartic_numeric,
-    "polyak.polyak_sympy": polyak.polyak_sympy,
-    "polyak.three_quarters_numeric": polyak.three_quarters_numeric,
-    "polyak.polyak_ravine_numeric": polyak.polyak_ravine_numeric,
-    "polyak.alignment_numeric": polyak.alignment_numeric,
-    "polyak.alignment_can_fail": polyak.alignment_can_fail,
-    "polyak.floor_estimate_numeric": polyak.floor_estimate_numeric,
-    "slowdown.gd_sympy": slowdown.gd_sympy,
-    "computing.bregman_numeric": computing.bregman_numeric,
-    "computing.bregman_integrand_sympy": computing.bregman_integrand_sympy,
-}
-
-_CLAIM_KEYS = {"id", "chapter", "statement", "check"}
-_CHECK_KEYS = {"kind", "run", "test", "description"}
+_CLAIM_KEYS = {"id", "chapter", "statement"}
 
 
 def default_claims_file():
@@ -85,38 +47,20 @@ def claims_data(path=None):
     return data.get("claim", [])
 
 
-def _check_from_data(entry, claim_id, checks):
-    unknown = set(entry) - _CHECK_KEYS
-    if unknown:
-        raise ValueError(f"claim {claim_id!r}: unknown check keys {sorted(unknown)}; allowed {sorted(_CHECK_KEYS)}")
-    name = entry.get("run")
-    if name is None:
-        return Check(entry.get("kind", ""), test=entry.get("test"), description=entry.get("description", ""))
-    if name not in checks:
-        raise ValueError(f"claim {claim_id!r}: no callable check {name!r} in the registry (gmmlit.ledger.registry.CALLABLE_CHECKS)")
-    if "test" in entry:
-        raise ValueError(f"claim {claim_id!r}: a check names either run or test, not both")
-    return Check(entry.get("kind", ""), run=checks[name], description=entry.get("description", ""), name=name)
-
-
-def load_claims(path=None, checks=None):
-    """The claims of ``path`` (default: the package's ``claims.toml``) as :class:`Claim` objects,
-    in file order, their callable checks looked up in ``checks`` (default :data:`CALLABLE_CHECKS`).
-
-    Raises ``ValueError`` on a duplicate id, an unknown key or an unknown check name.
-    """
-    checks = CALLABLE_CHECKS if checks is None else checks
+def load_claims(path=None):
+    """The claims of ``path`` (default: the package's ``claims.toml``) as :class:`Claim`
+    objects, in file order. ``ValueError`` on a duplicate id or an unknown key."""
     out, seen = [], set()
     for entry in claims_data(path):
         unknown = set(entry) - _CLAIM_KEYS
         claim_id = entry.get("id")
         if unknown:
-            raise ValueError(f"claim {claim_id!r}: unknown keys {sorted(unknown)}; allowed {sorted(_CLAIM_KEYS)}")
+            raise ValueError(f"claim {claim_id!r}: unknown keys {sorted(unknown)}; allowed {sorted(_CLAIM_KEYS)} "
+                             "(the tests backing a claim carry its id in @pytest.mark.claim)")
         if claim_id in seen:
             raise ValueError(f"claim id {claim_id!r} appears twice")
         seen.add(claim_id)
-        out.append(Claim(claim_id, entry.get("statement", ""), entry.get("chapter", ""),
-                         tuple(_check_from_data(c, claim_id, checks) for c in entry.get("check", []))))
+        out.append(Claim(claim_id, entry.get("statement", ""), entry.get("chapter", "")))
     return out
 
 
@@ -127,10 +71,3 @@ def get_claim(claim_id, claims=None):
         if c.id == claim_id:
             return c
     raise KeyError(f"no claim {claim_id!r}; known: {sorted(c.id for c in claims)}")
-
-
-def unused_checks(claims=None, checks=None):
-    """Names in ``checks`` (default :data:`CALLABLE_CHECKS`) that no claim uses."""
-    claims = load_claims() if claims is None else claims
-    used = {k.name for c in claims for k in c.checks if k.run is not None}
-    return sorted(set(CALLABLE_CHECKS if checks is None else checks) - used)

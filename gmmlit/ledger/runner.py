@@ -1,34 +1,36 @@
-"""Run the ledger: call every callable check, read every test-backed check's outcome from
-the test run's JUnit file, and report one :class:`LedgerRow` per (claim, check).
+"""The ledger from a test run: one :class:`LedgerRow` per (claim, test function marked with
+the claim), read from the run's JUnit file.
 
-A row's ``status`` is ``"pass"``, ``"fail"`` or ``"not run"``. A test-backed row passes or
-fails only as the test run says; without a results file (or when the test is absent from
-it) it is ``"not run"``, never ``"pass"``. A reference to a test that ``tests/`` does not
-define fails; without a ``tests/`` folder under the root (an installed package outside a
-checkout) test-backed rows are ``"not run"``.
+A row's ``status`` is ``"pass"``, ``"fail"`` or ``"not run"``: a test passes or fails only
+as the run says; a claim none of whose tests ran (absent from the file, deselected or
+skipped) is ``"not run"``, never ``"pass"``; an id carried by a test but unknown to
+``claims.toml`` fails.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .junit import DEFAULT_JUNIT, read_junit
-from .model import CheckResult, parse_test_reference
+from .model import parse_test_reference
 
 #: The three statuses of a row.
 STATUSES = ("pass", "fail", "not run")
 
+#: How many distinct measured values of a parametrised test a row shows.
+MEASURED_SHOWN = 3
+
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """One row of the ledger: a claim, one of its checks, and what came of it.
+    """One row of the ledger: a claim, one test backing it, and what came of it.
 
-    ``ran_here`` is True for a callable check (run by :func:`run_ledger` itself) and False
-    for a test-backed check (run by pytest; its outcome read from the JUnit file).
+    ``check`` is the test (``"module::function"``, ``"-"`` when no test of the claim ran),
+    ``measured`` what it recorded (else its case counts), ``detail`` the case counts and the
+    first failure message.
     """
 
     claim_id: str
@@ -39,8 +41,6 @@ class LedgerRow:
     status: str
     measured: str
     detail: str = ""
-    seconds: float = 0.0
-    ran_here: bool = True
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -65,36 +65,10 @@ def referenced_test_exists(reference, root="."):
     return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == function for n in ast.walk(tree))
 
 
-def run_callable(check):
-    """Call a callable check; an exception or a wrong return type is a failing :class:`CheckResult`."""
-    try:
-        result = check.run()
-    except Exception as exc:  # noqa: BLE001 - reported as a failing row, not swallowed
-        return CheckResult(False, "error", f"{type(exc).__name__}: {exc}")
-    if not isinstance(result, CheckResult):
-        return CheckResult(False, "error", f"check returned {type(result).__name__}, not CheckResult")
-    return result
-
-
-def reference_status(reference, root=".", results=None):
-    """``(status, measured, detail)`` of a test-backed check from the JUnit ``results``."""
-    module, function = parse_test_reference(reference)
-    if not (Path(root) / "tests").is_dir():
-        return "not run", "not run", f"no tests/ under {root} (not a checkout)"
-    if not referenced_test_exists(reference, root):
-        return "fail", "test missing", f"tests/{module}.py defines no {function}"
-    outcome = None if results is None else results.outcome(module, function)
-    if outcome is None:
-        where = "no test results" if results is None else f"not in {results.path}"
-        return "not run", "not run", where
-    counts = f"{outcome.passed} passed" + (f", {outcome.failed} failed" if outcome.failed else "")
-    counts += f", {outcome.skipped} skipped" if outcome.skipped else ""
-    return outcome.status, counts, outcome.message
-
-
 def load_results(root=".", junit=None):
     """The JUnit results: ``junit`` (a path), else ``<root>/.test-results/junit.xml`` if it
-    exists; ``None`` when there is no file."""
+    exists; ``None`` when there is no file (``FileNotFoundError`` for a given ``junit`` that
+    does not exist)."""
     path = Path(junit) if junit is not None else Path(root) / DEFAULT_JUNIT
     if not path.is_file():
         if junit is not None:
@@ -103,45 +77,52 @@ def load_results(root=".", junit=None):
     return read_junit(path)
 
 
-def run_ledger(claims=None, root=".", results=None, include_tests=True, include_callables=True):
-    """Rows of the ledger for ``claims`` (default: :func:`gmmlit.ledger.registry.load_claims`).
+def _measured(outcome):
+    if not outcome.measured:
+        return outcome.counts
+    shown = "; ".join(outcome.measured[:MEASURED_SHOWN])
+    more = len(outcome.measured) - MEASURED_SHOWN
+    return shown + (f"; ... ({more} more)" if more > 0 else "")
 
-    Parameters
-    ----------
-    root : path
-        The repository root (holding ``tests/``); test references are looked up there.
-    results : JUnitResults or None
-        The test run's outcomes (:func:`load_results`); ``None``: every test-backed row is
-        ``"not run"`` (or ``"fail"`` when the test does not exist).
-    include_tests, include_callables : bool
-        Leave out the test-backed or the callable rows.
 
-    A claim without checks gives a failing row of kind ``"none"``.
+def claim_rows(claim, results):
+    """The rows of one claim: one per test marked with it, or one ``"not run"`` row."""
+    tests = [] if results is None else results.tests_of(claim.id)
+    if not tests:
+        where = "no test results" if results is None else f"no test marked {claim.id!r} in {results.path}"
+        return [LedgerRow(claim.id, claim.statement, claim.chapter, "-", "-", "not run", "not run", where)]
+    return [LedgerRow(claim.id, claim.statement, claim.chapter, t.kind, t.name, t.status, _measured(t),
+                      t.counts + (f": {t.message}" if t.message else "")) for t in tests]
+
+
+def run_ledger(claims=None, results=None, report_unknown=True):
+    """Rows of the ledger for ``claims`` (default: :func:`gmmlit.ledger.registry.load_claims`)
+    from ``results`` (:func:`load_results`; ``None``: every claim ``"not run"``).
+
+    With ``report_unknown``, an id some test carries but no claim has gives a failing row.
     """
     if claims is None:
         from .registry import load_claims
 
         claims = load_claims()
-    rows = []
-    for c in claims:
-        if not c.checks:
-            rows.append(LedgerRow(c.id, c.statement, c.chapter, "none", "-", "fail", "no check",
-                                  "a claim needs at least one check", 0.0, False))
-        for check in c.checks:
-            start = time.perf_counter()
-            if check.test is not None:
-                if not include_tests:
-                    continue
-                status, measured, detail = reference_status(check.test, root, results)
-                ran_here = False
-            else:
-                if not include_callables:
-                    continue
-                res = run_callable(check)
-                status, measured, detail, ran_here = ("pass" if res.passed else "fail"), res.measured, res.detail, True
-            rows.append(LedgerRow(c.id, c.statement, c.chapter, check.kind, check.label, status, measured, detail,
-                                  time.perf_counter() - start, ran_here))
+    rows = [row for c in claims for row in claim_rows(c, results)]
+    if report_unknown and results is not None:
+        known = {c.id for c in claims}
+        for claim_id in sorted(results.claim_ids() - known):
+            names = ", ".join(t.name for t in results.tests_of(claim_id))
+            rows.append(LedgerRow(claim_id, "(no such claim in claims.toml)", "book/ledger", "-", names, "fail",
+                                  "unknown claim id", f"marked on {names}"))
     return rows
+
+
+def claim_statuses(rows):
+    """``{claim id: status}``: ``"fail"`` if a row of the claim failed, else ``"pass"`` if
+    one passed, else ``"not run"``."""
+    out = {}
+    for r in rows:
+        before = out.get(r.claim_id, "not run")
+        out[r.claim_id] = "fail" if "fail" in (before, r.status) else ("pass" if "pass" in (before, r.status) else "not run")
+    return out
 
 
 def status_counts(rows):
@@ -158,8 +139,8 @@ def assert_ledger(rows):
     (``"not run"`` rows do not fail, they are reported as such)."""
     bad = [r for r in rows if r.failed]
     if bad:
-        lines = [f"{r.claim_id} [{r.kind}: {r.check}]: {r.measured} {r.detail}" for r in bad]
-        raise LedgerFailure(f"{len(bad)} ledger check(s) failed:\n" + "\n".join(lines))
+        lines = [f"{r.claim_id} [{r.check}]: {r.measured} {r.detail}" for r in bad]
+        raise LedgerFailure(f"{len(bad)} ledger row(s) failed:\n" + "\n".join(lines))
     return rows
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from .runner import status_counts
+from .runner import STATUSES, claim_statuses
 
 #: Colours of the status badges: text, background (distinct in colour and in wording).
 STATUS_STYLE = {
@@ -32,8 +32,8 @@ span.gmmlit-status {display: inline-block; padding: 0 0.5em; border-radius: 0.3e
 #: Inline style of the table element (the book theme's own table rules would override a class rule).
 TABLE_STYLE = "width:100%;table-layout:fixed"
 
-#: Column widths (percent): status, claim (id, statement, where stated), check, measured.
-_COLUMNS = (("status", 9), ("claim", 41), ("check", 28), ("measured", 22))
+#: Column widths (percent): status, claim (id, statement, where stated), test, measured.
+_COLUMNS = (("status", 9), ("claim", 41), ("test", 28), ("measured", 22))
 
 
 def _math_to_html(text):
@@ -76,8 +76,8 @@ def _claim_groups(rows):
 
 def ledger_html(rows, link=None):
     """An HTML table of the ledger: status first, then the claim (id, the chapter stating it
-    and the statement, in one cell spanning the claim's rows), the check (kind and name) and
-    the measured value (the detail as its tooltip).
+    and the statement, in one cell spanning the claim's rows), the test (kind and name) and
+    the measured value (the case counts and any failure message as its tooltip).
 
     ``link(chapter) -> str`` gives an ``href`` for the chapter's name (``None``: plain text).
     The statements' ``$...$`` are written for MathJax, inside a ``mathjax_process`` block.
@@ -104,18 +104,24 @@ def ledger_html(rows, link=None):
 
 
 def summary_line(rows):
-    """``"82 checks of 39 claims: 24 pass, 0 fail, 58 not run"``."""
-    counts = status_counts(rows)
-    n_claims = len({r.claim_id for r in rows})
-    return f"{len(rows)} checks of {n_claims} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    """``"82 claims: 80 pass, 0 fail, 2 not run (151 tests)"``: a claim fails if one of its
+    tests failed, passes if none failed and one passed, and is not run otherwise."""
+    per_claim = list(claim_statuses(rows).values())
+    n_tests = sum(r.check != "-" for r in rows)
+    counts = ", ".join(f"{per_claim.count(s)} {s}" for s in STATUSES)
+    return f"{len(per_claim)} claims: {counts} ({n_tests} tests)"
 
 
 def ledger_text(rows):
-    """A plain-text table: claim, kind, via (``callable`` or ``test``), status, measured."""
+    """A plain-text table: claim, kind, status, test, measured."""
     width = max([len("claim")] + [len(r.claim_id) for r in rows])
-    lines = [f"{'claim':<{width}}  {'kind':<14} {'via':<9} {'status':<8} measured"]
+    test_width = max([len("test")] + [len(r.check) for r in rows])
+    lines = [f"{'claim':<{width}}  {'kind':<13} {'status':<8} {'test':<{test_width}}  measured"]
     for r in rows:
         status = "FAIL" if r.failed else r.status
-        via = "callable" if r.ran_here else "test"
-        lines.append(f"{r.claim_id:<{width}}  {r.kind:<14} {via:<9} {status:<8} {r.measured}")
+        lines.append(f"{r.claim_id:<{width}}  {r.kind:<13} {status:<8} {r.check:<{test_width}}  {r.measured}")
     return "\n".join(lines)
+
+
+#: The one line the ledger page and ``gmmlit check`` show without a test results file.
+NO_RESULTS = "no test results: run make test"
