@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import best_assignment, check_assignment, weight_mismatch
-from .mixture import Mixture
+from .mixture import Mixture, merged_teacher
 from .objective import PopulationKL
 from .validation import check_positive_float, check_positive_int, check_rng, check_weights
 
@@ -79,14 +79,19 @@ def make_instance(teacher, weights, assignment=None, name="instance"):
     With ``assignment=None`` the grouping with the smallest ``Delta_pi`` is searched
     (:func:`gmmlit.core.geometry.best_assignment`); otherwise the given grouping is used, which is the
     one that matters locally: students near their cluster cannot change cluster.
+
+    A teacher with duplicated components (equal means) is replaced by its merged form
+    (:meth:`~gmmlit.Mixture.merge_duplicates`) with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning`; a given ``assignment``
+    refers to the components as given and is mapped onto the merged ones.
     """
-    if not isinstance(teacher, Mixture):
-        raise TypeError(f"teacher must be a gmmlit.Mixture, got {type(teacher).__name__}")
+    given = teacher
+    teacher, labels = merged_teacher(teacher)
     w = check_weights(weights, "weights")
     if assignment is None:
         a, dpi = best_assignment(teacher, w)
     else:
-        a = check_assignment(assignment, w.shape[0], teacher.n_components)
+        a = labels[check_assignment(assignment, w.shape[0], given.n_components)]
         dpi = weight_mismatch(teacher.weights, w, a)
     return Instance(teacher, w, a, dpi, teacher.means[a].copy(), name)
 
