@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bench.atomic import atomic_paths, pause_point
+
 #: Figure name -> (module, what it shows).
 FIGURES = {
     "fig1": ("gmmlit.book.figures.polyak", "loss and distance vs iteration, ravine method vs gradient EM (d=5, m=3, n=20)"),
@@ -136,8 +138,29 @@ def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True, backend=N
         data = compute(**kwargs)
     fig = plot(data)
     paths = [out / f"{name}.png", out / f"{name}.pdf", out / f"{name}.npz"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1])
-    plt.close(fig)
-    np.savez(paths[2], **{**_flatten(data), **figure_setting(name, data)})
+    try:
+        with atomic_paths(*paths) as (png, pdf, npz):
+            save_figure(fig, png)
+            pause_point()
+            save_figure(fig, pdf)
+            with open(npz, "wb") as fh:
+                np.savez(fh, **{**_flatten(data), **figure_setting(name, data)})
+    finally:
+        plt.close(fig)
     return paths
+
+
+#: Metadata that makes the saved figures depend on their content only: no creation date in
+#: the PDF (matplotlib writes the current time otherwise), no version string in either.
+REPRODUCIBLE_METADATA = {".pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+                         ".png": {"Software": None}}
+
+
+def save_figure(fig, path):
+    """``fig.savefig(path)`` with :data:`REPRODUCIBLE_METADATA`: the same figure gives the same
+    bytes on every run. The format is taken from the suffix of ``path``; a temporary name
+    from :func:`~gmmlit.bench.atomic.atomic_path` keeps it."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    fig.savefig(path, format=fmt, metadata=REPRODUCIBLE_METADATA.get(path.suffix, {}))
+    return path

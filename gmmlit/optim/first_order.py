@@ -41,10 +41,10 @@ def iterate_steps(rec, means, ev, update):
     while not rec.stopped:
         new = update(means, ev)
         if not np.all(np.isfinite(new)):
-            rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+            rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
             break
         ev_new = rec.evaluate(new)
-        if rec.stop_reason == StopReason.NON_FINITE:
+        if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
             break  # keep the last point with a finite loss
         means, ev = new, ev_new
     return means, ev

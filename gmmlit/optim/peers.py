@@ -81,7 +81,7 @@ def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     while not rec.stopped:
         x_new = gradient_em_step(y, ev, step)
         if not np.all(np.isfinite(x_new)):
-            rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+            rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
             break
         t_new = momentum_sequence_next(t)
         y_new = extrapolate(x_new, x, t, t_new)
@@ -89,14 +89,14 @@ def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
         if restart_now:
             t_new, y_new = 1.0, x_new
         ev_new = rec.evaluate(y_new)
-        if rec.stop_reason == StopReason.NON_FINITE:
+        if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
             break  # keep the last point with a finite loss
         if restart == "function" and function_restart_needed(ev_new.loss, ev.loss) and not rec.stopped:
             # the momentum overshot: restart from x_{k+1} (one evaluation there)
             restarts += 1
             t_new, y_new = 1.0, x_new
             ev_new = rec.evaluate(y_new)
-            if rec.stop_reason == StopReason.NON_FINITE:
+            if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
                 break
         restarts += int(restart_now)
         x, y, t, ev = x_new, y_new, t_new, ev_new
@@ -291,11 +291,13 @@ def gdpolyak(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     Returns
     -------
     OptimizationResult
-        ``means`` is the last point with a finite loss; the Polyak steps are recorded
+        ``means`` is the last point with a finite loss (the point of least loss when the run
+        diverged); the Polyak steps are recorded
         (``polyak_evals``: the evaluation at the point they lead to, all accepted).
         ``extras``: ``hessians`` (0 or 1), ``step`` (``eta``), ``epochs`` (completed).
-        A non-finite loss or point stops the run (``NON_FINITE``), as NaN aborts the
-        authors' loop; a zero gradient ends it (``ZERO_GRADIENT``).
+        A non-finite loss or point after the start stops the run (``DIVERGED``, with the
+        point of least loss), as NaN aborts the authors' loop; a zero gradient ends it
+        (``ZERO_GRADIENT``).
     """
     x = check_start(objective, means0)
     rule = _check_gd_step(step)
@@ -334,12 +336,12 @@ def _gdpolyak_move(rec, x, ev, length, polyak_base=None):
     ``polyak_base`` (an evaluation index) marks the step as a Polyak step from there."""
     new = x - length * ev.grad
     if not np.all(np.isfinite(new)):
-        rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+        rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
         return x, ev
     new_ev = rec.evaluate(new)
     if polyak_base is not None:
         rec.mark_polyak(rec.last_index, polyak_base, True, length)
-    if rec.stop_reason == StopReason.NON_FINITE:
+    if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
         return x, ev  # keep the last point with a finite loss
     return new, new_ev
 

@@ -24,6 +24,18 @@ from ..core.geometry import distance
 from ..core.validation import check_means, check_positive_float, check_positive_int
 
 
+#: A run whose loss exceeds ``DIVERGENCE_FACTOR * L(means0)`` (six orders of magnitude above
+#: its start) has diverged. It cannot fire on a converging run: the population KL and the
+#: sample NLL are 1-smooth in the means (their Hessian is ``diag(E psi_i) - Cov <= I``), so
+#: for ``L >= 0`` a point of loss ``l`` has ``|g|^2 <= 2 l`` and a step of length ``s`` from
+#: it reaches at most ``(sqrt(l) + s / sqrt(2))^2``. A step ``c g`` (gradient EM with step
+#: ``c``, a Polyak trial with multiplier ``c``) from a point below the start thus stays below
+#: ``(1 + c)^2 L(means0)``, under ``1e6 L(means0)`` for every ``c < 999``; the drivers' steps
+#: are a few gradients long (gradient EM ``step = 1``, Polyak multipliers <= 4). Only a run
+#: whose iterates move a thousand gradient lengths away, that is one that diverges, crosses it.
+DIVERGENCE_FACTOR = 1e6
+
+
 class StopReason(str, Enum):
     """Why a run stopped. The members compare equal to their string values."""
 
@@ -34,8 +46,11 @@ class StopReason(str, Enum):
     #: The gradient at the current point is exactly zero (or its squared norm is not a
     #: positive finite number): no step can move.
     ZERO_GRADIENT = "zero_gradient"
-    #: The loss (or a step) was not finite.
+    #: The loss (or a step) was not finite at the start, or a step proposed non-finite means.
     NON_FINITE = "non_finite"
+    #: The loss grew above ``DIVERGENCE_FACTOR`` times its value at the start, or turned
+    #: non-finite after a finite start: the run diverged and returns its best point.
+    DIVERGED = "diverged"
     #: Too many consecutive trial steps were rejected: the Polyak safeguard of
     #: :func:`gmmlit.optim.methods.ravine_method`, or the line search of a scipy method.
     REJECTED_STEPS = "rejected_steps"
@@ -177,6 +192,12 @@ def first_crossing(losses, level, floor=0.0):
     return int(hit[0]) + 1 if hit.size else None
 
 
+def diverged(loss, start_loss):
+    """``loss > DIVERGENCE_FACTOR * start_loss`` for a positive ``start_loss`` (the test is
+    off when the start's loss is not positive: a sample NLL with an offset can be negative)."""
+    return bool(start_loss > 0.0 and loss > DIVERGENCE_FACTOR * start_loss)
+
+
 def check_objective(objective, name="objective"):
     """The objective must offer ``evaluate(means) -> Evaluation`` and ``check_means``, as
     :class:`~gmmlit.core.objective.PopulationKL` and :class:`~gmmlit.core.sample.SampleNLL` do."""
@@ -194,8 +215,11 @@ class Recorder:
     stopping rules.
 
     After each :meth:`evaluate`, ``stop_reason`` is set (and the driver must stop) when,
-    in this order of precedence, the loss is not finite, ``L <= tol``, the gradient is
-    zero, or ``max_evals`` evaluations were spent.
+    in this order of precedence, the loss or gradient is not finite (``NON_FINITE`` at the
+    first evaluation, ``DIVERGED`` later), the loss exceeds ``DIVERGENCE_FACTOR`` times the
+    first one (``DIVERGED``), ``L <= tol``, the gradient is zero, or ``max_evals``
+    evaluations were spent. The recorder keeps the evaluated point of least loss; a
+    ``DIVERGED`` run returns it from :meth:`finish`, whatever point the driver hands in.
 
     Parameters
     ----------
@@ -226,6 +250,7 @@ class Recorder:
         self.stop_reason = None
         self.message = ""
         self.extras = {}
+        self.best_loss, self.best_means = np.inf, None
         self._start = time.perf_counter()
 
     @property
@@ -256,10 +281,17 @@ class Recorder:
             self.distances.append(distance(means, self.minimizer))
         if self.record_means:
             self.history.append(np.array(means, dtype=float, copy=True))
-        if not (np.isfinite(loss) and np.isfinite(gnorm)):
+        finite = np.isfinite(loss) and np.isfinite(gnorm)
+        if finite and loss < self.best_loss:
+            self.best_loss, self.best_means = loss, np.array(means, dtype=float, copy=True)
+        if not finite:
             what = "loss" if not np.isfinite(loss) else "gradient"
-            self.stop(StopReason.NON_FINITE, f"the objective returned a non-finite {what} at evaluation "
-                                             f"{self.last_index} (L = {loss}, |g| = {gnorm})")
+            reason = StopReason.NON_FINITE if self.best_means is None else StopReason.DIVERGED
+            self.stop(reason, f"the objective returned a non-finite {what} at evaluation "
+                              f"{self.last_index} (L = {loss}, |g| = {gnorm})")
+        elif diverged(loss, self.losses[0]):
+            self.stop(StopReason.DIVERGED, f"L = {loss:.3e} at evaluation {self.last_index} exceeds "
+                                           f"{DIVERGENCE_FACTOR:g} times the start's L = {self.losses[0]:.3e}")
         elif loss <= self.tol:
             self.stop(StopReason.TOLERANCE, f"L = {loss:.3e} <= tol = {self.tol:.3e}")
         elif gnorm == 0.0:
@@ -282,9 +314,12 @@ class Recorder:
         self.polyak_sizes.append(float(step_size))
 
     def finish(self, means, loss):
-        """Freeze the record into an :class:`OptimizationResult` with final point ``means``."""
+        """Freeze the record into an :class:`OptimizationResult` with final point ``means``
+        (for a ``DIVERGED`` run, the evaluated point of least loss instead)."""
         if self.stop_reason is None:
             raise RuntimeError("finish() called before any stopping rule fired")
+        if self.stop_reason == StopReason.DIVERGED and self.best_means is not None:
+            means, loss = self.best_means, self.best_loss
         dist = _frozen(self.distances) if self.minimizer is not None else None
         hist = _frozen(np.stack(self.history)) if self.record_means and self.history else None
         return OptimizationResult(
