@@ -43,7 +43,7 @@ from .core.quadrature import (
 
 _moved.install()
 
-__version__ = "0.2.0"
+from ._version import __version__  # noqa: E402  (the one source of the version)
 
 __all__ = [
     "instances",

@@ -25,7 +25,7 @@ from ..core.geometry import current_delta_pi
 from .first_order import check_choice
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL
-from .results import StopReason, diverged
+from .results import DIVERGENCE_PATIENCE, StopReason, diverged
 from .steps import em_step, gradient_em_step
 from ..core.validation import check_positive_float, check_positive_int, check_rng, check_weights
 
@@ -61,9 +61,9 @@ class GlobalPhaseResult:
     wall_time : float
     stop_reason : StopReason
         ``BUDGET`` (``max_iters`` reached), ``TOLERANCE``, ``NON_FINITE`` (at the start) or
-        ``DIVERGED`` (the loss turned non-finite or exceeded
-        :data:`~gmmlit.optim.results.DIVERGENCE_FACTOR` times the first one; the state of
-        least loss is returned).
+        ``DIVERGED`` (the loss turned non-finite, or stayed above
+        :data:`~gmmlit.optim.results.DIVERGENCE_FACTOR` times the first one for
+        ``DIVERGENCE_PATIENCE`` iterations; the state of least loss is returned).
     message : str
     options : mapping
     means_history : tuple of ndarray or None
@@ -184,7 +184,7 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
     base = PopulationKL(teacher, weights, rule)
     losses, n_active, delta_pi, pruned, history = [], [], [], [], []
     stop, message = StopReason.BUDGET, f"max_iters = {max_iters} iterations done"
-    best = (np.inf, weights, means, ids)
+    best, above = (np.inf, weights, means, ids), 0
     for it in range(max_iters):
         ev = objective_with_weights(base, weights).evaluate(means)
         losses.append(float(ev.loss))
@@ -194,7 +194,8 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
             history.append(means.copy())
         if np.isfinite(ev.loss) and ev.loss < best[0]:
             best = (float(ev.loss), weights, means, ids)
-        if it > 0 and (not np.isfinite(ev.loss) or diverged(ev.loss, losses[0])):
+        above = above + 1 if diverged(ev.loss, losses[0]) else 0
+        if it > 0 and (not np.isfinite(ev.loss) or above >= DIVERGENCE_PATIENCE):
             stop, message = StopReason.DIVERGED, (f"L = {ev.loss:.3e} at iteration {it} (start: {losses[0]:.3e}); "
                                                   f"the state of least loss is returned")
             _, weights, means, ids = best

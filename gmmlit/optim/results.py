@@ -24,16 +24,29 @@ from ..core.geometry import distance
 from ..core.validation import check_means, check_positive_float, check_positive_int
 
 
-#: A run whose loss exceeds ``DIVERGENCE_FACTOR * L(means0)`` (six orders of magnitude above
-#: its start) has diverged. It cannot fire on a converging run: the population KL and the
-#: sample NLL are 1-smooth in the means (their Hessian is ``diag(E psi_i) - Cov <= I``), so
-#: for ``L >= 0`` a point of loss ``l`` has ``|g|^2 <= 2 l`` and a step of length ``s`` from
-#: it reaches at most ``(sqrt(l) + s / sqrt(2))^2``. A step ``c g`` (gradient EM with step
-#: ``c``, a Polyak trial with multiplier ``c``) from a point below the start thus stays below
-#: ``(1 + c)^2 L(means0)``, under ``1e6 L(means0)`` for every ``c < 999``; the drivers' steps
-#: are a few gradients long (gradient EM ``step = 1``, Polyak multipliers <= 4). Only a run
-#: whose iterates move a thousand gradient lengths away, that is one that diverges, crosses it.
+#: A run whose loss exceeds ``DIVERGENCE_FACTOR * max(L(means0), DIVERGENCE_FLOOR)`` has
+#: diverged: six orders of magnitude above its start, or above one nat for a start that is
+#: already close to a minimum. It cannot fire on a converging run: the population KL and
+#: the sample NLL are 1-smooth in the means (their Hessian is ``diag(E psi_i) - Cov <= I``),
+#: so for ``L >= 0`` a point of loss ``l`` has ``|g|^2 <= 2 l`` and a step of length ``s``
+#: from it reaches at most ``(sqrt(l) + s / sqrt(2))^2``. From a point below
+#: ``R = max(L(means0), 1)`` the loss can pass ``1e6 R`` only by a step longer than
+#: ``sqrt(2) (1000 - 1) sqrt(R) >= 1413``: a thousand gradient lengths (gradient EM's step is
+#: one gradient, Polyak multipliers are at most 4) or 1413 units of length (a scipy line
+#: search starts with a unit step). The floor matters: from a start with ``L = 1e-8``
+#: L-BFGS's first unit-length trial reaches ``L ~ 0.1``, ten million times the start.
 DIVERGENCE_FACTOR = 1e6
+
+#: See :data:`DIVERGENCE_FACTOR` (nats).
+DIVERGENCE_FLOOR = 1.0
+
+#: Consecutive evaluations above the divergence threshold before a run is stopped as
+#: ``DIVERGED``. A safeguarded driver may evaluate one look-ahead point far out and come back
+#: (the ravine method's ``safeguard="lookahead"`` judges a Polyak trial by the short steps
+#: after it, and on a non-smooth objective one of them can blow up before the trial is
+#: rejected); a diverging run stays above. A non-finite loss after a finite start stops the
+#: run at once.
+DIVERGENCE_PATIENCE = 3
 
 
 class StopReason(str, Enum):
@@ -48,7 +61,8 @@ class StopReason(str, Enum):
     ZERO_GRADIENT = "zero_gradient"
     #: The loss (or a step) was not finite at the start, or a step proposed non-finite means.
     NON_FINITE = "non_finite"
-    #: The loss grew above ``DIVERGENCE_FACTOR`` times its value at the start, or turned
+    #: The loss stayed above ``DIVERGENCE_FACTOR * max(L(start), 1)`` for
+    #: ``DIVERGENCE_PATIENCE`` evaluations, or turned
     #: non-finite after a finite start: the run diverged and returns its best point.
     DIVERGED = "diverged"
     #: Too many consecutive trial steps were rejected: the Polyak safeguard of
@@ -193,9 +207,8 @@ def first_crossing(losses, level, floor=0.0):
 
 
 def diverged(loss, start_loss):
-    """``loss > DIVERGENCE_FACTOR * start_loss`` for a positive ``start_loss`` (the test is
-    off when the start's loss is not positive: a sample NLL with an offset can be negative)."""
-    return bool(start_loss > 0.0 and loss > DIVERGENCE_FACTOR * start_loss)
+    """``loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR)``: the run diverged."""
+    return bool(loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR))
 
 
 def check_objective(objective, name="objective"):
@@ -216,8 +229,9 @@ class Recorder:
 
     After each :meth:`evaluate`, ``stop_reason`` is set (and the driver must stop) when,
     in this order of precedence, the loss or gradient is not finite (``NON_FINITE`` at the
-    first evaluation, ``DIVERGED`` later), the loss exceeds ``DIVERGENCE_FACTOR`` times the
-    first one (``DIVERGED``), ``L <= tol``, the gradient is zero, or ``max_evals``
+    first evaluation, ``DIVERGED`` later), the loss exceeded ``DIVERGENCE_FACTOR`` times the
+    first one or one nat (:func:`diverged`) at ``DIVERGENCE_PATIENCE`` evaluations in a row
+    (``DIVERGED``), ``L <= tol``, the gradient is zero, or ``max_evals``
     evaluations were spent. The recorder keeps the evaluated point of least loss; a
     ``DIVERGED`` run returns it from :meth:`finish`, whatever point the driver hands in.
 
@@ -251,6 +265,7 @@ class Recorder:
         self.message = ""
         self.extras = {}
         self.best_loss, self.best_means = np.inf, None
+        self.evals_above = 0  # consecutive evaluations above the divergence threshold
         self._start = time.perf_counter()
 
     @property
@@ -284,14 +299,17 @@ class Recorder:
         finite = np.isfinite(loss) and np.isfinite(gnorm)
         if finite and loss < self.best_loss:
             self.best_loss, self.best_means = loss, np.array(means, dtype=float, copy=True)
+        self.evals_above = self.evals_above + 1 if diverged(loss, self.losses[0]) else 0
         if not finite:
             what = "loss" if not np.isfinite(loss) else "gradient"
             reason = StopReason.NON_FINITE if self.best_means is None else StopReason.DIVERGED
             self.stop(reason, f"the objective returned a non-finite {what} at evaluation "
                               f"{self.last_index} (L = {loss}, |g| = {gnorm})")
-        elif diverged(loss, self.losses[0]):
-            self.stop(StopReason.DIVERGED, f"L = {loss:.3e} at evaluation {self.last_index} exceeds "
-                                           f"{DIVERGENCE_FACTOR:g} times the start's L = {self.losses[0]:.3e}")
+        elif self.evals_above >= DIVERGENCE_PATIENCE:
+            self.stop(StopReason.DIVERGED, f"L = {loss:.3e} at evaluation {self.last_index}: "
+                                           f"{DIVERGENCE_PATIENCE} evaluations in a row above "
+                                           f"{DIVERGENCE_FACTOR:g} max(L(start) = {self.losses[0]:.3e}, "
+                                           f"{DIVERGENCE_FLOOR:g})")
         elif loss <= self.tol:
             self.stop(StopReason.TOLERANCE, f"L = {loss:.3e} <= tol = {self.tol:.3e}")
         elif gnorm == 0.0:
