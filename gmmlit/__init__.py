@@ -10,6 +10,7 @@ from . import _moved
 from .core import instances
 from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
 from .core.mixture import Mixture
+from .core.warning_types import DuplicateComponentsWarning, GmmlitWarning, NotCertifiedWarning
 from .core.objective import Evaluation, PopulationKL, bregman_integrand
 from .core.sample import SampleNLL
 from .core.geometry import (
@@ -89,4 +90,8 @@ __all__ = [
     "GlobalPhaseResult",
     "OptimizationResult",
     "StopReason",
+    "GmmlitWarning",
+    "NotCertifiedWarning",
+    "DuplicateComponentsWarning",
+    "__version__",
 ]
