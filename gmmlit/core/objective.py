@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mixture import Mixture, logsumexp_rows, merged_teacher
+from .mixture import merged_teacher
 from .quadrature import IntegrationRule, default_rule
 from .validation import check_means, check_positive_int, check_weights
 
