@@ -66,7 +66,7 @@ strict-book: $(STAMP)
 # actionlint, and CITATION.cff against its schema.
 LINT_FORMATTED := gmmlit/_version.py gmmlit/bench/atomic.py gmmlit/core/warning_types.py \
 	tests/test_assignment_certificate.py tests/test_divergence.py tests/test_duplicated_teacher.py \
-	tests/test_atomic_writes.py tests/test_backends.py tests/test_packaging.py
+	tests/test_atomic_writes.py tests/test_backends.py tests/test_packaging.py gmmlit/core/types.py
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(LINT_FORMATTED)

@@ -144,7 +144,7 @@ def test_atomic_path_removes_its_temporary_file_on_error(tmp_path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.csv"]
 
 
-WORKER = '''
+WORKER = """
 import os, signal
 from pathlib import Path
 
@@ -152,7 +152,7 @@ def block(seed, folder):
     Path(folder, f"{os.getpid()}.pid").write_text("")
     while True:
         signal.pause()
-'''
+"""
 
 SWEEP = """
 from gmmlit.bench.parallel import map_trials

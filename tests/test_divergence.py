@@ -18,8 +18,9 @@ from gmmlit.optim.results import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, DIVERGENCE
 
 @pytest.fixture(scope="module")
 def triangle():
-    inst = gmmlit.triangle_instance()
-    return inst, inst.objective()
+    # a coarse rule: the bookkeeping of a stop does not depend on the rule's accuracy
+    inst = gmmlit.triangle_instance(n=5, seed=0)
+    return inst, inst.objective(gmmlit.TrapezoidRule(0.4, 7.0))
 
 
 @pytest.mark.parametrize("driver", [gradient_em, nesterov, ravine_method])
@@ -59,12 +60,12 @@ def _converging_runs(inst, f):
     far = inst.start(0.3, 1) + 20.0
     near = inst.start(1e-4, 2)  # L ~ 1e-9: L-BFGS's first unit-length trial goes to L ~ 0.1
     for x0 in (inst.start(0.5, 0), far, near):
-        yield "ravine", ravine_method(f, x0, max_evals=200)
-        yield "gradient_em", gradient_em(f, x0, max_evals=200)
-        yield "em", em(f, x0, max_evals=200)
-        yield "nesterov", nesterov(f, x0, max_evals=200)
-        yield "lbfgs", lbfgs(f, x0, max_evals=200)
-        yield "newton", newton(f, x0, max_evals=40)
+        yield "ravine", ravine_method(f, x0, max_evals=150)
+        yield "gradient_em", gradient_em(f, x0, max_evals=150)
+        yield "em", em(f, x0, max_evals=150)
+        yield "nesterov", nesterov(f, x0, max_evals=150)
+        yield "lbfgs", lbfgs(f, x0, max_evals=150)
+        yield "newton", newton(f, x0, max_evals=30)
 
 
 def test_converging_runs_stay_far_below_the_threshold(triangle):

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from .mixture import Mixture, merged_teacher
+from .types import ArrayLike, FloatArray, IntArray, Objective
 from .warning_types import NotCertifiedWarning
 from .validation import check_means, check_positive_float, check_weights
 
@@ -56,7 +57,7 @@ def _check_teacher(teacher):
     return teacher
 
 
-def check_assignment(assignment, n, m, name="assignment"):
+def check_assignment(assignment: ArrayLike, n: int, m: int, name: str = "assignment") -> IntArray:
     """Return an integer array of length ``n`` with values in ``0..m-1``, every value used."""
     a = np.asarray(assignment)
     if a.ndim != 1 or a.shape[0] != n:
@@ -79,7 +80,7 @@ def cluster_weights(weights, assignment, m):
     return np.bincount(assignment, weights=weights, minlength=m)
 
 
-def weight_mismatch(teacher_weights, weights, assignment):
+def weight_mismatch(teacher_weights: ArrayLike, weights: ArrayLike, assignment: ArrayLike) -> float:
     """``Delta_pi = sum_j |w_j - pi*_j|`` of an assignment."""
     m = len(teacher_weights)
     return float(np.sum(np.abs(cluster_weights(weights, assignment, m) - teacher_weights)))
@@ -146,7 +147,7 @@ class AssignmentResult(tuple):
                 f"certified={self.certified}, prover={self.prover!r})")
 
 
-def best_assignment(teacher, weights, *, time_limit=ASSIGNMENT_TIME_LIMIT):
+def best_assignment(teacher: Mixture, weights: ArrayLike, *, time_limit: float = ASSIGNMENT_TIME_LIMIT) -> AssignmentResult:
     """The assignment of students to teacher components with the smallest ``Delta_pi``,
     found in bounded time, with a statement of whether it is proved optimal.
 
@@ -498,7 +499,7 @@ def _local_search(pi_star, w):
     return a, cost(sums)
 
 
-def minimizer(teacher, weights, *, tol=GROUPING_TOL):
+def minimizer(teacher: Mixture, weights: ArrayLike, *, tol: float = GROUPING_TOL) -> tuple[FloatArray, IntArray]:
     """The global minimiser ``theta*`` of the population KL when the weights group exactly.
 
     Returns
@@ -533,7 +534,7 @@ def minimizer(teacher, weights, *, tol=GROUPING_TOL):
     return teacher.means[a].copy(), a
 
 
-def nearest_assignment(teacher, means):
+def nearest_assignment(teacher: Mixture, means: ArrayLike) -> IntArray:
     """Hard assignment of each student mean to its nearest teacher mean (may not be onto)."""
     teacher = _check_teacher(teacher)
     means = check_means(means, "means", dim=teacher.dim)
@@ -541,19 +542,19 @@ def nearest_assignment(teacher, means):
     return np.argmin(d2, axis=1)
 
 
-def current_delta_pi(teacher, weights, means):
+def current_delta_pi(teacher: Mixture, weights: ArrayLike, means: ArrayLike) -> float:
     """``Delta_pi`` of the current state: students hard-assigned to the nearest teacher mean."""
     a = nearest_assignment(teacher, means)
     w = check_weights(weights, "weights")
     return weight_mismatch(teacher.weights, w, a)
 
 
-def distance(means, means_star):
+def distance(means: ArrayLike, means_star: ArrayLike) -> float:
     """Euclidean (Frobenius) distance ``|theta - theta*|``."""
     return float(np.linalg.norm(np.asarray(means) - np.asarray(means_star)))
 
 
-def cluster_bias(teacher, weights, means, assignment):
+def cluster_bias(teacher: Mixture, weights: ArrayLike, means: ArrayLike, assignment: ArrayLike) -> float:
     """Weighted cluster centres minus teacher means, shape ``(m, d)``.
 
     ``b_j = sum_{i in S_j} pi_i mu_i / w_j - mu*_j``: the normal-space ("across the
@@ -568,7 +569,7 @@ def cluster_bias(teacher, weights, means, assignment):
     return centre / wj[:, None] - teacher.means
 
 
-def intra_cluster_dispersion(teacher, weights, means, assignment):
+def intra_cluster_dispersion(teacher: Mixture, weights: ArrayLike, means: ArrayLike, assignment: ArrayLike) -> float:
     """Weighted spread inside each cluster, shape ``(m,)``.
 
     ``D_j = sum_{i in S_j} (pi_i / w_j) |mu_i - c_j|^2`` with ``c_j`` the weighted
@@ -603,26 +604,27 @@ def normal_basis(weights, assignment, dim):
     return np.stack(cols, axis=1)
 
 
-def normal_projector(weights, assignment, dim):
+def normal_projector(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthogonal projector onto the normal space ``N``, shape ``(n d, n d)``."""
     b = normal_basis(weights, assignment, dim)
     return b @ b.T
 
 
-def tangent_projector(weights, assignment, dim):
+def tangent_projector(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthogonal projector onto ``T = {v : sum_{i in S_j} pi_i v_i = 0 for all j}``."""
     w = np.asarray(weights)
     return np.eye(w.shape[0] * dim) - normal_projector(weights, assignment, dim)
 
 
-def tangent_basis(weights, assignment, dim):
+def tangent_basis(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``."""
     p = tangent_projector(weights, assignment, dim)
     vals, vecs = np.linalg.eigh(p)
     return vecs[:, vals > 0.5]
 
 
-def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max_iter=50):
+def project_to_ravine(objective: Objective, means: ArrayLike, means_star: ArrayLike, assignment: ArrayLike, *,
+                      tol: float | None = None, max_iter: int = 50) -> FloatArray:
     """The ravine point with the same tangent part as ``means``.
 
     Minimises ``L(theta* + v + u)`` over normal vectors ``u`` for the fixed tangent

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .mixture import merged_teacher
+from .types import ArrayLike, FloatArray
 from .quadrature import IntegrationRule, default_rule
 from .validation import check_means, check_positive_int, check_weights
 
@@ -59,7 +60,7 @@ def series_terms(s_max):
     return _SERIES_TERMS
 
 
-def bregman_integrand(s):
+def bregman_integrand(s: ArrayLike) -> FloatArray:
     """``e^s - 1 - s`` with full relative accuracy, also for tiny ``|s|``.
 
     For ``|s| <= 1`` it sums ``s^2 (1/2! + s/3! + ... )`` by Horner's rule, with as many

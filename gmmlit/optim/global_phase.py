@@ -25,6 +25,8 @@ from ..core.geometry import current_delta_pi
 from .first_order import check_choice
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL
+from ..core.quadrature import IntegrationRule
+from ..core.types import SeedLike
 from .results import DIVERGENCE_PATIENCE, StopReason, diverged
 from .steps import em_step, gradient_em_step
 from ..core.validation import check_positive_float, check_positive_int, check_rng, check_weights
@@ -137,8 +139,9 @@ def initial_state(teacher, n, seed):
 
 
 # Over 80 lines only with its docstring (about 30 lines of parameters); the body is ~55.
-def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=None, update="em", step=1.0,
-                 tol=0.0, record_means=False):
+def global_phase(teacher: Mixture, n: int, *, seed: SeedLike, max_iters: int = 200, prune_threshold: float = 1e-3,
+                 rule: IntegrationRule | None = None, update: str = "em", step: float = 1.0, tol: float = 0.0,
+                 record_means: bool = False) -> GlobalPhaseResult:
     """EM or gradient EM on means *and* weights from a random start, with pruning.
 
     Parameters

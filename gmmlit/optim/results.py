@@ -21,6 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..core.geometry import distance
+from ..core.types import ArrayLike, Objective
 from ..core.validation import check_means, check_positive_float, check_positive_int
 
 
@@ -184,7 +185,7 @@ class OptimizationResult:
         )
 
 
-def first_crossing(losses, level, floor=0.0):
+def first_crossing(losses: ArrayLike, level: float, floor: float = 0.0) -> int | None:
     """Evaluations until the first ``loss - floor <= level`` (1-based count), ``None`` if never.
 
     The one definition of "evaluations to a level" of the package
@@ -206,12 +207,12 @@ def first_crossing(losses, level, floor=0.0):
     return int(hit[0]) + 1 if hit.size else None
 
 
-def diverged(loss, start_loss):
+def diverged(loss: float, start_loss: float) -> bool:
     """``loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR)``: the run diverged."""
     return bool(loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR))
 
 
-def check_objective(objective, name="objective"):
+def check_objective(objective: Objective, name: str = "objective") -> Objective:
     """The objective must offer ``evaluate(means) -> Evaluation`` and ``check_means``, as
     :class:`~gmmlit.core.objective.PopulationKL` and :class:`~gmmlit.core.sample.SampleNLL` do."""
     for attr in ("evaluate", "check_means"):
@@ -361,7 +362,8 @@ class Recorder:
         )
 
 
-def chain_results(first, second, *, method=None, options=None):
+def chain_results(first: OptimizationResult, second: OptimizationResult, *, method: str | None = None,
+                  options: dict | None = None) -> OptimizationResult:
     """One record of a run made of two stages: ``second`` started where ``first`` stopped.
 
     Evaluations, losses, gradient norms (and distances and evaluated points, when both
