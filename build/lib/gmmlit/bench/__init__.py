@@ -1,1 +1,0 @@
-"""Benchmarks that print tables (never timed tests), and the seeded parallel sweeps."""

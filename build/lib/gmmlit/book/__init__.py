@@ -1,2 +1,0 @@
-"""The book's own code: per-chapter studies, figures and the figure registry. Built on the
-library; the library never imports it."""
