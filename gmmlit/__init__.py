@@ -9,6 +9,7 @@ Gaussian mixtures" (arXiv 2605.30936, 2026).
 from .core import instances
 from .core.instances import Instance, figure1_instance, make_instance, misspecified_instance, triangle_instance
 from .core.mixture import Mixture
+from .core.warning_types import DuplicateComponentsWarning, GmmlitWarning, NotCertifiedWarning
 from .core.objective import Evaluation, PopulationKL, bregman_integrand
 from .core.sample import SampleNLL
 from .core.assignment import best_assignment, weight_mismatch
@@ -40,7 +41,7 @@ from .core.quadrature import (
     default_rule,
 )
 
-__version__ = "0.2.0"
+from ._version import __version__  # the one source of the version
 
 __all__ = [
     "instances",
@@ -87,4 +88,8 @@ __all__ = [
     "GlobalPhaseResult",
     "OptimizationResult",
     "StopReason",
+    "GmmlitWarning",
+    "NotCertifiedWarning",
+    "DuplicateComponentsWarning",
+    "__version__",
 ]

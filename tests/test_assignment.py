@@ -141,13 +141,14 @@ def test_grouping_tolerance_decides_exactness(shift, exact):
             minimizer(teacher, w)
 
 
-def test_identical_weights_fall_back_with_a_warning():
+def test_identical_weights_are_certified_by_the_milp():
     # thirty equal weights: 30 choose 9 subsets share each sum, beyond the search budget;
-    # no grouping is exact (0.301 is not a multiple of 1/30), so the answer is uncertified
+    # no grouping is exact (0.301 is not a multiple of 1/30): HiGHS proves the optimum
     pi_star = np.array([0.301, 0.349, 0.35])
     w = np.full(30, 1 / 30)
-    with pytest.warns(RuntimeWarning, match="not certified"):
-        a, dpi = best_assignment(teacher_with(pi_star), w)
+    result = best_assignment(teacher_with(pi_star), w)
+    a, dpi = result
+    assert result.certified and result.prover == "milp"
     check_answer(pi_star, w, a, dpi)
     # with equal weights only the cluster sizes matter; single moves reach the best sizes
     best = min(
@@ -165,13 +166,16 @@ def test_identical_weights_that_group_are_certified():
     assert dpi <= GROUPING_TOL
 
 
-def test_beyond_exact_size_warns():
+def test_beyond_exact_size_warns_when_the_milp_proves_nothing(monkeypatch):
+    # beyond 40 students only HiGHS can prove; when it proves nothing in time, a warning
+    monkeypatch.setattr(assignment, "_milp_search", lambda pi_star, w, time_limit: (None, 0.0))
     rng = np.random.default_rng(0)
     pi_star = rng.dirichlet(np.full(3, 5.0))
     w = rng.dirichlet(np.full(assignment.EXACT_MAX_STUDENTS + 1, 4.0))
-    with pytest.warns(RuntimeWarning, match="not certified"):
-        a, dpi = best_assignment(teacher_with(pi_star), w)
-    check_answer(pi_star, w, a, dpi)
+    with pytest.warns(gmmlit.GmmlitWarning, match="not certified"):
+        result = best_assignment(teacher_with(pi_star), w)
+    assert not result.certified and result.prover == "none"
+    check_answer(pi_star, w, *result)
 
 
 def test_arguments_are_validated():

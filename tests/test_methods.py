@@ -193,8 +193,9 @@ def test_zero_gradient_and_non_finite_stops():
     assert r.stop_reason == StopReason.ZERO_GRADIENT
     bad = ToyObjective(nan_at_eval=3)
     r = ravine_method(bad, [[0.5], [0.5]], RavineOptions(short_step=GradientStep(size=0.5)), max_evals=10)
-    assert r.stop_reason == StopReason.NON_FINITE and r.n_evals == 3
-    assert np.isfinite(r.loss)  # the final point is the last finite one
+    # a non-finite loss after a finite start is a divergence: the best point is returned
+    assert r.stop_reason == StopReason.DIVERGED and r.n_evals == 3
+    assert np.isfinite(r.loss) and r.loss == np.nanmin(r.losses)
 
 
 def test_pure_helpers():

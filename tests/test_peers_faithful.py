@@ -62,7 +62,7 @@ def test_gdpolyak_polyak_length_is_not_clipped():
 def test_gdpolyak_never_returns_a_non_finite_iterate(small):
     inst, f = small
     r = gdpolyak(f, inst.start(0.3, 0), max_evals=200, step=1e305, gd_steps=1)
-    assert r.stop_reason == StopReason.NON_FINITE
+    assert r.stop_reason == StopReason.DIVERGED
     assert np.all(np.isfinite(r.means)) and np.isfinite(r.loss)
 
 

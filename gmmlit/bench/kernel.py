@@ -127,9 +127,10 @@ def read_kernel_csv(path):
     return rows, comments
 
 
-def main(which="all", quick=False, jobs=1, out=None, backend=None):
+def main(which="all", quick=False, jobs=1, out=None, backend=None, progress=False):
     """Run the benchmarks, print their tables, optionally write CSV files into ``out``
-    (``backend``: where the sweeps' runs go, :func:`gmmlit.bench.parallel.map_trials`).
+    (``backend``: where the sweeps' runs go, :func:`gmmlit.bench.parallel.map_trials`;
+    ``progress``: a progress bar over the runs of the methods and starts benchmarks).
 
     ``which="mutations"`` runs the mutation run of :mod:`gmmlit.bench.mutations` instead
     (not part of ``"all"``); it returns 1 when a mutant survives.
@@ -155,9 +156,9 @@ def main(which="all", quick=False, jobs=1, out=None, backend=None):
         except ImportError:
             print("methods benchmark: not available in this version")
         else:
-            methods_main(quick=quick, jobs=jobs, out=out, backend=backend)
+            methods_main(quick=quick, jobs=jobs, out=out, backend=backend, progress=progress)
     if which in ("starts", "all"):
         from .starts import starts_main
 
-        starts_main(quick=quick, jobs=jobs, out=out)
+        starts_main(quick=quick, jobs=jobs, out=out, backend=backend, progress=progress)
     return 0

@@ -294,7 +294,8 @@ def _run_task(task_index, tasks):
     return result, run_floor(result, instance_name, quick), clock
 
 
-def methods_table(quick=False, jobs=1, methods=None, instances=None, seeds=None, backend=None, costs=None):
+def methods_table(quick=False, jobs=1, methods=None, instances=None, seeds=None, backend=None, costs=None,
+                  progress=None):
     """Run every method on every instance and seed; returns the rows (dicts).
 
     ``costs`` (instance -> :func:`hessian_cost` dict; measured here when ``None``) sets
@@ -307,7 +308,7 @@ def methods_table(quick=False, jobs=1, methods=None, instances=None, seeds=None,
     if costs is None:
         costs = instance_hessian_costs(instances, quick)
     tasks = [(m, i, s, bool(quick)) for i in instances for s in seeds for m in methods]
-    outcomes = map_trials(_run_task, range(len(tasks)), jobs=jobs, backend=backend, tasks=tasks)
+    outcomes = map_trials(_run_task, range(len(tasks)), jobs=jobs, backend=backend, progress=progress, tasks=tasks)
     best = {}
     for (_, i, _, _), (_, l_loc, _) in zip(tasks, outcomes):
         if l_loc is not None:
@@ -456,12 +457,12 @@ def format_methods_table(rows, what="seconds"):
 
 
 # ---------------------------------------------------------------------------- entry
-def methods_main(quick=False, jobs=1, out=None, backend=None):
+def methods_main(quick=False, jobs=1, out=None, backend=None, progress=False):
     """Run the methods benchmark, print the tables (seconds first), the Hessian costs, the
     headline comparison and the time ratios; with ``out``, write ``out/methods.csv``."""
     instances = tuple(INSTANCES)
     costs = instance_hessian_costs(instances, quick)
-    rows = methods_table(quick=quick, jobs=jobs, backend=backend, costs=costs)
+    rows = methods_table(quick=quick, jobs=jobs, backend=backend, costs=costs, progress="methods" if progress else None)
     print(f"Methods: seconds to L <= tol (misspecified: L - L_loc <= tol L_loc, L_loc the "
           f"local minimum of the run's basin); {'quick' if quick else 'full'} version, jobs {jobs}; "
           f"default ravine method {RavineOptions()}")

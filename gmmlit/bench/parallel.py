@@ -5,19 +5,44 @@ Sweeps (the histogram of active components, benchmarks) map a function over seed
 (:data:`BACKENDS`): local processes (``"loky"``, the default), threads
 (``"threading"``), or a Dask cluster (``"dask"``: the cluster of the current
 ``distributed.Client``, else the scheduler named by ``DASK_SCHEDULER_ADDRESS``, else a
-local cluster with ``jobs`` single-threaded workers started for the call). Each trial receives its own integer seed and
+local cluster with ``max(jobs, 2)`` single-threaded workers started for the call). Each trial receives its own integer seed and
 builds its own generator from it, so results do not depend on the order of execution
 or on the number of workers: a parallel run equals the serial run bit for bit.
 """
 
 from __future__ import annotations
 
-import joblib
+import contextlib
+import contextvars
+import os
+import sys
 
 from ..core.validation import check_positive_int
 
 #: Backends accepted by :func:`map_trials` (``None`` lets ``joblib.parallel_config`` decide).
 BACKENDS = ("loky", "threading", "dask")
+
+#: Workers of the local Dask cluster started when ``jobs == 1``: a cluster of one worker would
+#: run the trials one at a time, like the serial path, so ``--backend dask`` alone gets two.
+DASK_MIN_WORKERS = 2
+
+#: The backend and scheduler address of the enclosing :func:`sweep_backend` block, used by
+#: :func:`map_trials` calls that name no backend (the figures' compute functions).
+_ACTIVE = contextvars.ContextVar("gmmlit_sweep_backend", default=(None, None))
+
+
+@contextlib.contextmanager
+def sweep_backend(backend=None, scheduler=None):
+    """Within the block, :func:`map_trials` calls with ``backend=None`` run on ``backend``
+    (and a Dask backend connects to ``scheduler``, a ``tcp://host:port`` address, when given)."""
+    backend = check_backend(backend)
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler is the address of a Dask cluster; it needs backend='dask', got {backend!r}")
+    token = _ACTIVE.set((backend, scheduler))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 def trial_seeds(seed, n_trials):
@@ -30,7 +55,7 @@ def trial_seeds(seed, n_trials):
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
 
 
-def map_trials(func, seeds, *, jobs=1, backend=None, **kwargs):
+def map_trials(func, seeds, *, jobs=1, backend=None, scheduler=None, progress=None, **kwargs):
     """``[func(seed, **kwargs) for seed in seeds]``, in parallel when ``jobs != 1``.
 
     Parameters
@@ -41,9 +66,13 @@ def map_trials(func, seeds, *, jobs=1, backend=None, **kwargs):
     jobs : int
         Number of workers; ``1`` runs serially in this process, ``-1`` uses every core.
     backend : {"loky", "threading", "dask"} or None
-        Where the trials run (:data:`BACKENDS`); ``None`` lets ``joblib.parallel_config``
-        decide (local processes). With ``"dask"`` the trials go to a Dask cluster
-        (:func:`dask_client`) even when ``jobs == 1``.
+        Where the trials run (:data:`BACKENDS`); ``None``: the backend of the enclosing
+        :func:`sweep_backend` block, else joblib's default (local processes). With
+        ``"dask"`` the trials go to a Dask cluster (:func:`dask_client`) whatever ``jobs``.
+    scheduler : str or None
+        Address of an existing Dask scheduler (``backend="dask"`` only).
+    progress : str or None
+        Label of a ``tqdm`` progress bar over the trials (on standard error); ``None``: none.
 
     Returns
     -------
@@ -55,14 +84,40 @@ def map_trials(func, seeds, *, jobs=1, backend=None, **kwargs):
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs == 0 or jobs < -1:
         raise ValueError(f"jobs must be a positive integer or -1 (all cores), got {jobs!r}")
     backend = check_backend(backend)
+    if backend is None:
+        backend, scheduler = _ACTIVE.get() if scheduler is None else (_ACTIVE.get()[0], scheduler)
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler is the address of a Dask cluster; it needs backend='dask', got {backend!r}")
     seeds = [check_positive_int(s, "seeds[i]", minimum=0) for s in seeds]
+    if backend is None and jobs == 1:
+        return _collect((func(s, **kwargs) for s in seeds), len(seeds), progress)
+    joblib = require("joblib", "book", "parallel sweeps")
     calls = (joblib.delayed(func)(s, **kwargs) for s in seeds)
     if backend == "dask":
-        with dask_client(jobs) as _, joblib.parallel_config(backend="dask"):
-            return joblib.Parallel(n_jobs=jobs)(calls)
-    if jobs == 1:
-        return [func(s, **kwargs) for s in seeds]
-    return joblib.Parallel(n_jobs=jobs, backend=backend)(calls)
+        with dask_client(jobs, scheduler) as client, joblib.parallel_config(backend="dask"):
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            parallel = joblib.Parallel(n_jobs=workers if jobs == 1 else jobs, return_as="generator")
+            return _collect(parallel(calls), len(seeds), progress)
+    parallel = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
+    return _collect(parallel(calls), len(seeds), progress)
+
+
+def _collect(results, total, progress):
+    """``list(results)``, through a ``tqdm`` bar labelled ``progress`` unless it is ``None``."""
+    if progress is None:
+        return list(results)
+    tqdm = require("tqdm.auto", "book", "progress bars").tqdm
+    return list(tqdm(results, total=total, desc=progress, unit="run", file=sys.stderr))
+
+
+def require(module, extra, what):
+    """Import ``module``; if it is missing, a ``ValueError`` naming the extra that provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"{what} need the package {module!r}: pip install \"gmmlit[{extra}]\"") from err
 
 
 def check_backend(backend):
@@ -73,30 +128,34 @@ def check_backend(backend):
 
 
 class dask_client:  # noqa: N801  (used as a context manager, like a function)
-    """Context manager yielding a ``distributed.Client``: the current one if there is one,
-    else a new client (connected to ``DASK_SCHEDULER_ADDRESS`` if set, else to a local
-    cluster of ``jobs`` single-threaded worker processes), closed on exit."""
+    """Context manager yielding a ``distributed.Client``: the current client if there is one
+    (the enclosing :func:`gmmlit.book.reproduce.backend_context` makes one per command);
+    else a new client connected to ``scheduler``, or to ``DASK_SCHEDULER_ADDRESS`` if set,
+    or to a local cluster of ``jobs`` (at least
+    :data:`DASK_MIN_WORKERS`) single-threaded worker processes. Clients it made are closed
+    on exit (and the local cluster with them)."""
 
-    def __init__(self, jobs=1):
-        self.jobs = jobs
+    def __init__(self, jobs=1, scheduler=None):
+        self.jobs, self.scheduler = jobs, scheduler
         self.client, self.owned = None, False
 
     def __enter__(self):
+        distributed = require("distributed", "dask", "sweeps on Dask (backend 'dask')")
+        address = self.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
         try:
-            from distributed import Client, get_client
-        except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ValueError("backend='dask' needs the package 'distributed' (pip install distributed)") from err
-        try:
-            self.client = get_client()
+            self.client = distributed.get_client()
+            return self.client
         except ValueError:
-            import os
-
-            if os.environ.get("DASK_SCHEDULER_ADDRESS"):
-                self.client = Client(os.environ["DASK_SCHEDULER_ADDRESS"])
-            else:
-                workers = os.cpu_count() if self.jobs == -1 else self.jobs
-                self.client = Client(n_workers=workers, threads_per_worker=1, dashboard_address=None)
-            self.owned = True
+            pass
+        if address:
+            try:
+                self.client = distributed.Client(address, timeout="10s")
+            except OSError as err:
+                raise ValueError(f"cannot reach the Dask scheduler at {address!r}: {err}") from None
+        else:
+            workers = os.cpu_count() if self.jobs == -1 else max(self.jobs, DASK_MIN_WORKERS)
+            self.client = distributed.Client(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        self.owned = True
         return self.client
 
     def __exit__(self, *exc):

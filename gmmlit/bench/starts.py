@@ -153,17 +153,18 @@ def _task(index, tasks):
     return run_row(*tasks[index])
 
 
-def starts_table(quick=False, jobs=1, instances=None, methods=None):
-    """Every method from every start of every instance; the rows in a fixed order."""
+def starts_table(quick=False, jobs=1, instances=None, methods=None, backend=None, progress=None):
+    """Every method from every start of every instance; the rows in a fixed order
+    (``backend``, ``progress``: as in :func:`gmmlit.bench.parallel.map_trials`)."""
     instances = tuple(INSTANCES) if instances is None else tuple(instances)
     methods = tuple(METHODS) if methods is None else tuple(methods)
     seeds = trial_seeds(SWEEP_SEED, N_STARTS[bool(quick)])
     tasks = [(m, i, k, s, bool(quick)) for i in instances for k, s in enumerate(seeds) for m in methods]
-    return map_trials(_task, range(len(tasks)), jobs=jobs, tasks=tasks)
+    return map_trials(_task, range(len(tasks)), jobs=jobs, backend=backend, progress=progress, tasks=tasks)
 
 
 def summary(rows):
-    """Per (instance, method): starts, successes, non-finite stops, runs ending worse than
+    """Per (instance, method): starts, successes, non-finite and diverged stops, runs ending worse than
     EM from the same start (by more than 5% and 1e-12), and the medians of evaluations and
     seconds to every tolerance over the runs that reach it."""
     em_loss = {(r["instance"], int(r["start"])): float(r["final_loss"]) for r in rows if r["method"] == "em"}
@@ -173,6 +174,7 @@ def summary(rows):
         group = [r for r in rows if r["instance"] == inst and r["method"] == method]
         s = dict(instance=inst, method=method, starts=len(group), successes=sum(int(r["success"]) for r in group),
                  non_finite=sum(r["stop_reason"] == StopReason.NON_FINITE.value for r in group),
+                 diverged=sum(r["stop_reason"] == StopReason.DIVERGED.value for r in group),
                  worse_than_em=sum(float(r["final_loss"]) > 1.05 * em_loss[(inst, int(r["start"]))] + 1e-12
                                    for r in group if (inst, int(r["start"])) in em_loss))
         for what in ("evals", "seconds"):
@@ -208,9 +210,9 @@ def read_starts_csv(path):
     return rows, comments.get("command", "")
 
 
-def starts_main(quick=False, jobs=1, out=None):
+def starts_main(quick=False, jobs=1, out=None, backend=None, progress=False):
     """Run the benchmark, print the summary; with ``out``, write ``out/starts.csv``."""
-    rows = starts_table(quick=quick, jobs=jobs)
+    rows = starts_table(quick=quick, jobs=jobs, backend=backend, progress="starts" if progress else None)
     print(f"Random starts c + {START_SPREAD:g} N(0, I): success = L <= {SUCCESS_LEVEL:.0e} (global minimum 0); "
           f"{'quick' if quick else 'full'} version, {N_STARTS[bool(quick)]} starts per instance, "
           f"budget {BUDGET[bool(quick)]} evaluations; medians over the runs reaching each tolerance")

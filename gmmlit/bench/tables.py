@@ -7,6 +7,8 @@ import csv
 import time
 from pathlib import Path
 
+from .atomic import atomic_path, pause_point
+
 
 def best_time(func, repeats=5, min_time=0.02):
     """Best wall time of ``func()`` over ``repeats`` rounds of enough calls to last ``min_time``."""
@@ -45,31 +47,61 @@ def format_rows(rows, columns):
     return "\n".join(lines)
 
 
+#: The comment key under which :func:`write_csv` records the number of rows; the reader
+#: checks it (tables written before it existed lack it and are checked for shape only).
+ROWS_KEY = "rows"
+
+
 def write_csv(rows, path, comments=()):
-    """Write rows (dicts with the same keys) as CSV, after ``# ...`` comment lines."""
+    """Write rows (dicts with the same keys) as CSV, after ``# ...`` comment lines (the first
+    one ``# rows: <count>``, :data:`ROWS_KEY`); atomically (:func:`~gmmlit.bench.atomic.atomic_path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        for line in comments:
+    if not rows:
+        raise ValueError(f"no rows to write to {path}")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        for line in [f"{ROWS_KEY}: {len(rows)}", *comments]:
             fh.write(f"# {line}\n")
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        half = (len(rows) + 1) // 2
+        writer.writerows(rows[:half])
+        pause_point(fh)
+        writer.writerows(rows[half:])
     return path
 
 
 def read_commented_csv(path):
     """Read a table written by :func:`write_csv`: ``(rows, comments)``, the rows as dicts of
-    strings and the ``# key: value`` comment lines as a dict ``key -> value``."""
+    strings and the ``# key: value`` comment lines as a dict ``key -> value``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, if it is empty, has no header or no row, a row with a missing or
+        extra cell, or fewer or more rows than its ``# rows:`` line says (it was cut short).
+    """
+    path = Path(path)
     comments, body = {}, []
-    with open(Path(path), newline="") as fh:
+    with open(path, newline="") as fh:
         for line in fh.read().splitlines():
             if line.startswith("#"):
                 key, _, value = line[1:].partition(":")
                 comments[key.strip()] = value.strip()
-            else:
+            elif line.strip():
                 body.append(line)
-    return list(csv.DictReader(body)), comments
+    if not body:
+        raise ValueError(f"{path}: the table is empty (no header and no row); rerun the benchmark that writes it")
+    rows = list(csv.DictReader(body))
+    if not rows:
+        raise ValueError(f"{path}: the table has a header but no row; rerun the benchmark that writes it")
+    width = len(next(csv.reader(body[:1])))
+    for k, row in enumerate(rows):
+        if None in row or any(v is None for v in row.values()) or len(row) != width:
+            raise ValueError(f"{path}: row {k + 1} does not have the header's {width} cells (a truncated file?)")
+    stated = comments.pop(ROWS_KEY, None)
+    if stated is not None and stated != str(len(rows)):
+        raise ValueError(f"{path}: the table says it has {stated} rows but holds {len(rows)}: it was cut short")
+    return rows, comments
 
 
 def read_typed_csv(path, *, text=("instance", "method", "stop_reason"), integers=()):

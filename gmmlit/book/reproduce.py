@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bench.atomic import atomic_paths, pause_point
+
 #: Figure name -> (module, what it shows).
 FIGURES = {
     "fig1": ("gmmlit.book.polyak", "loss and distance vs iteration, ravine method vs gradient EM (d=5, m=3, n=20)"),
@@ -50,8 +52,9 @@ class Progress:
     compute functions); closed once ``done >= total``."""
 
     def __init__(self, label, **tqdm_options):
-        from tqdm.auto import tqdm
+        from ..bench.parallel import require
 
+        tqdm = require("tqdm.auto", "book", "progress bars").tqdm
         self.bar = tqdm(desc=label, total=1, unit="step", **tqdm_options)
 
     def __call__(self, done, total):
@@ -76,20 +79,17 @@ def figure_setting(name, data):
     return setting
 
 
-def backend_context(backend, jobs=1):
+def backend_context(backend, jobs=1, scheduler=None):
     """A context in which :func:`gmmlit.bench.parallel.map_trials` calls with ``backend=None``
-    run on ``backend`` (``None``: joblib's default)."""
-    from ..bench.parallel import check_backend, dask_client
+    run on ``backend`` (``None``: joblib's default), whatever their ``jobs``; with ``"dask"``
+    one client (of ``scheduler``, or of a local cluster) serves every call of the block."""
+    from ..bench.parallel import check_backend, dask_client, sweep_backend
 
     backend = check_backend(backend)
-    if backend is None:
-        return contextlib.nullcontext()
-    import joblib
-
     stack = contextlib.ExitStack()
     if backend == "dask":
-        stack.enter_context(dask_client(jobs))
-    stack.enter_context(joblib.parallel_config(backend=backend))
+        stack.enter_context(dask_client(jobs, scheduler))
+    stack.enter_context(sweep_backend(backend, scheduler))
     return stack
 
 
@@ -112,14 +112,17 @@ def _flatten(data, prefix=""):
     return flat
 
 
-def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True, backend=None):
+def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True, backend=None, scheduler=None):
     """Compute and save one figure: ``out/name.png``, ``out/name.pdf``, ``out/name.npz``.
 
     ``backend`` (``"loky"``, ``"threading"``, ``"dask"`` or ``None``) is where the sweeps'
-    trials run (:func:`backend_context`). Returns the list of written paths.
+    trials run, ``scheduler`` the address of an existing Dask cluster (:func:`backend_context`).
+    The three files are written whole or not at all (:func:`~gmmlit.bench.atomic.atomic_paths`).
+    Returns the list of written paths.
     """
-    import matplotlib
+    from ..bench.parallel import require
 
+    matplotlib = require("matplotlib", "book", "figures")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -132,12 +135,33 @@ def reproduce(name, out, *, seed=0, full=False, jobs=1, progress=True, backend=N
         kwargs["jobs"] = jobs
     if "progress" in params and progress:
         kwargs["progress"] = Progress(name)
-    with backend_context(backend, jobs):
+    with backend_context(backend, jobs, scheduler):
         data = compute(**kwargs)
     fig = plot(data)
     paths = [out / f"{name}.png", out / f"{name}.pdf", out / f"{name}.npz"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1])
-    plt.close(fig)
-    np.savez(paths[2], **{**_flatten(data), **figure_setting(name, data)})
+    try:
+        with atomic_paths(*paths) as (png, pdf, npz):
+            save_figure(fig, png)
+            pause_point()
+            save_figure(fig, pdf)
+            with open(npz, "wb") as fh:
+                np.savez(fh, **{**_flatten(data), **figure_setting(name, data)})
+    finally:
+        plt.close(fig)
     return paths
+
+
+#: Metadata that makes the saved figures depend on their content only: no creation date in
+#: the PDF (matplotlib writes the current time otherwise), no version string in either.
+REPRODUCIBLE_METADATA = {".pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+                         ".png": {"Software": None}}
+
+
+def save_figure(fig, path):
+    """``fig.savefig(path)`` with :data:`REPRODUCIBLE_METADATA`: the same figure gives the same
+    bytes on every run. The format is taken from the suffix of ``path``; a temporary name
+    from :func:`~gmmlit.bench.atomic.atomic_path` keeps it."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    fig.savefig(path, format=fmt, metadata=REPRODUCIBLE_METADATA.get(path.suffix, {}))
+    return path

@@ -12,18 +12,22 @@ the l1 distance between cluster weights and teacher weights (twice the total var
 between the two weight vectors).
 
 Finding the assignment with the smallest ``Delta_pi`` is a multi-way number partitioning
-problem (NP-hard); :func:`best_assignment` solves it exactly up to :data:`GROUPING_TOL` for
-``n <= 40`` by a complete threshold search over subset sums, and says so when it cannot.
+problem (NP-hard); :func:`best_assignment` proves its answer optimal up to :data:`GROUPING_TOL`
+by enumeration, a complete threshold search over subset sums, or a mixed-integer program
+(HiGHS), within a time limit, and says so when it cannot.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 import warnings
 
 import numpy as np
 
-from .mixture import Mixture
+from .mixture import Mixture, merged_teacher
+from .types import ArrayLike, FloatArray, IntArray
+from .warning_types import NotCertifiedWarning
 from .validation import check_weights
 
 #: An assignment with ``Delta_pi <= GROUPING_TOL`` is an exact grouping (absolute, on the l1
@@ -53,7 +57,7 @@ def _check_teacher(teacher):
     return teacher
 
 
-def check_assignment(assignment, n, m, name="assignment"):
+def check_assignment(assignment: ArrayLike, n: int, m: int, name: str = "assignment") -> IntArray:
     """Return an integer array of length ``n`` with values in ``0..m-1``, every value used."""
     a = np.asarray(assignment)
     if a.ndim != 1 or a.shape[0] != n:
@@ -76,91 +80,231 @@ def cluster_weights(weights, assignment, m):
     return np.bincount(assignment, weights=weights, minlength=m)
 
 
-def weight_mismatch(teacher_weights, weights, assignment):
+def weight_mismatch(teacher_weights: ArrayLike, weights: ArrayLike, assignment: ArrayLike) -> float:
     """``Delta_pi = sum_j |w_j - pi*_j|`` of an assignment."""
     m = len(teacher_weights)
     return float(np.sum(np.abs(cluster_weights(weights, assignment, m) - teacher_weights)))
 
 
-def best_assignment(teacher, weights):
-    """The assignment of students to teacher components with the smallest ``Delta_pi``.
+#: Default time limit (seconds) of :func:`best_assignment`: the threshold search gets
+#: :data:`SEARCH_SHARE` of it, the MILP the rest.
+ASSIGNMENT_TIME_LIMIT = 60.0
 
-    Works for arbitrary weights. The answer is optimal up to :data:`GROUPING_TOL`,
-    ``Delta_pi(sigma) <= min Delta_pi + GROUPING_TOL`` (up to the rounding of sums of
-    ``n`` weights, about ``n * 1e-16``), for every ``n <= EXACT_MAX_STUDENTS``; in
-    particular an exact grouping (``Delta_pi <= GROUPING_TOL``) is found whenever one
-    exists. Three searches, by size:
+#: Share of the time limit given to the threshold search before the MILP takes over. The
+#: search is the faster prover on the book's sizes (milliseconds up to ``n = 40`` with
+#: generic weights); the MILP is the faster one when many subsets come close to a teacher
+#: weight (``m = 8, n = 24``: 94 s for the search, 14 s for HiGHS).
+SEARCH_SHARE = 0.25
 
-    * ``m ** n <= 2e6``: all onto maps are enumerated.
-    * ``n <= EXACT_MAX_STUDENTS`` (40): a greedy placement with local moves gives an
-      upper bound ``D``; if ``D <= GROUPING_TOL`` it is optimal up to that tolerance
-      (``Delta_pi >= 0``). Otherwise a complete threshold search (:func:`_threshold_search`)
-      lists every assignment with ``Delta_pi <= eps`` for ``eps = GROUPING_TOL, 16
-      GROUPING_TOL, ...`` up to ``D`` and returns the best one of the first level that
-      has any. It picks one cluster at a time, enumerating its student subsets by
-      meet-in-the-middle (``O(2^{r/2} log)`` for ``r`` remaining students), so it costs
-      roughly ``2^{n/2}`` times the number of partial assignments within the budget.
-    * ``n > EXACT_MAX_STUDENTS``, or a threshold search that would list more than
-      :data:`_SEARCH_BUDGET` partial assignments (many students with *identical*
-      weights make the number of equal-sum subsets explode): the local search alone,
-      with a ``RuntimeWarning`` saying the optimum is not certified. Beyond 40 students
-      the ``2^{n/2}`` subset sums no longer fit in memory and time (``2^{20}`` is a
-      million per half at ``n = 40``).
+#: HiGHS accepts a solution whose constraints are violated by up to 1e-6 (its default
+#: ``mip_feasibility_tolerance``; ``primal_feasibility_tolerance`` is 1e-7), so each of the
+#: ``m`` terms ``t_j >= |s_j - pi*_j|`` of :func:`_milp_search` may be short by that much: a
+#: bound proved by HiGHS holds up to ``m * MILP_FEASIBILITY_TOL`` on ``Delta_pi``.
+MILP_FEASIBILITY_TOL = 1e-6
 
-    Returns
-    -------
+
+class AssignmentResult(tuple):
+    """What :func:`best_assignment` returns: unpacks as ``(assignment, delta_pi)``, and
+    carries the certificate.
+
+    Attributes
+    ----------
     assignment : ndarray of int, shape (n,)
     delta_pi : float
         ``weight_mismatch(teacher.weights, weights, assignment)``.
+    lower_bound : float
+        A proved lower bound on ``min Delta_pi`` (``0`` when nothing was proved), valid up
+        to ``tolerance``.
+    tolerance : float
+        The precision of the proof: :data:`GROUPING_TOL` for enumeration and the threshold
+        search, ``m * MILP_FEASIBILITY_TOL`` when HiGHS gave the bound.
+    certified : bool
+        ``delta_pi <= lower_bound + tolerance``: the answer is proved optimal up to
+        ``tolerance``.
+    prover : str
+        What proved it: ``"enumeration"``, ``"exact grouping"`` (``delta_pi <= GROUPING_TOL``),
+        ``"threshold search"``, ``"milp"``, or ``"none"``.
+    """
+
+    def __new__(cls, assignment, delta_pi, lower_bound, prover, tolerance=GROUPING_TOL):
+        self = super().__new__(cls, (assignment, float(delta_pi)))
+        self.lower_bound = max(0.0, float(lower_bound))
+        self.tolerance = float(tolerance)
+        self.certified = bool(self[1] <= self.lower_bound + self.tolerance)
+        self.prover = prover if self.certified else "none"
+        return self
+
+    @property
+    def assignment(self):
+        return self[0]
+
+    @property
+    def delta_pi(self):
+        return self[1]
+
+    def __repr__(self):
+        return (f"AssignmentResult(delta_pi={self.delta_pi:.3g}, lower_bound={self.lower_bound:.3g}, "
+                f"certified={self.certified}, prover={self.prover!r})")
+
+
+def best_assignment(teacher: Mixture, weights: ArrayLike, *, time_limit: float = ASSIGNMENT_TIME_LIMIT) -> AssignmentResult:
+    """The assignment of students to teacher components with the smallest ``Delta_pi``,
+    found in bounded time, with a statement of whether it is proved optimal.
+
+    Works for arbitrary weights. What is guaranteed:
+
+    * The call returns within about ``time_limit`` seconds (plus the local search, which
+      is polynomial, and one pass of HiGHS's presolve).
+    * The answer is an onto assignment and ``delta_pi`` is its exact mismatch.
+    * ``result.certified`` is ``True`` exactly when the answer is *proved* optimal up to
+      :data:`GROUPING_TOL`, ``delta_pi <= min Delta_pi + GROUPING_TOL`` (up to rounding of
+      sums of ``n`` weights, ``~ n 1e-16``). Otherwise a
+      :class:`~gmmlit.core.warning_types.NotCertifiedWarning` states ``delta_pi`` and the
+      best proved lower bound. When HiGHS gave the proof it holds up to its feasibility
+      tolerance, ``m * MILP_FEASIBILITY_TOL`` (``result.tolerance``).
+
+    The provers, in order, each stopping the call once the answer is certified:
+
+    * ``m ** n <= 2e6``: all onto maps are enumerated.
+    * A greedy placement with local moves gives an upper bound ``D``; ``D <= GROUPING_TOL``
+      is optimal (``Delta_pi >= 0``): an exact grouping.
+    * ``n <= EXACT_MAX_STUDENTS`` (40): the complete threshold search
+      (:func:`_threshold_search`) lists every assignment with ``Delta_pi <= eps`` for
+      ``eps = GROUPING_TOL, 16 GROUPING_TOL, ...`` up to ``D``, for at most
+      ``SEARCH_SHARE * time_limit`` seconds and :data:`_SEARCH_BUDGET` partial assignments.
+    * Otherwise the mixed-integer program of :func:`_milp_search` (``scipy.optimize.milp``,
+      HiGHS) for the rest of the time; its incumbent replaces the local search's answer
+      when better, and its dual bound is the reported lower bound.
+
+    The threshold search and the MILP see the same problem; the first to finish proves it.
+
+    Duplicated teacher components (equal means) are merged first, with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning`: the assignment then
+    points each student at the first component of its group (it need not be onto the
+    components as given), and ``delta_pi`` is the mismatch to the merged weights.
+
+    Parameters
+    ----------
+    teacher : Mixture
+    weights : array_like (n,)
+    time_limit : float > 0
+        Seconds the provers may spend (default :data:`ASSIGNMENT_TIME_LIMIT`).
+
+    Returns
+    -------
+    AssignmentResult
+        Unpacks as ``(assignment, delta_pi)``; ``.certified``, ``.lower_bound`` and
+        ``.prover`` hold the certificate.
 
     Raises
     ------
     TypeError
         If ``teacher`` is not a :class:`~gmmlit.Mixture` or ``weights`` not real.
     ValueError
-        If ``weights`` is not a valid weight vector or has fewer than ``m`` entries.
+        If ``weights`` is not a valid weight vector, has fewer than ``m`` entries, or
+        ``time_limit`` is not a positive number.
     """
-    teacher = _check_teacher(teacher)
+    merged, labels = merged_teacher(_check_teacher(teacher))
     w = check_weights(weights, "weights")
-    pi_star = teacher.weights
-    m, n = teacher.n_components, w.shape[0]
+    time_limit = check_positive_float(time_limit, "time_limit")
+    result = _best_grouping(merged.weights, w, time_limit)
+    if not result.certified:
+        warnings.warn(
+            f"best_assignment: Delta_pi = {result.delta_pi:.3g} is not certified optimal within "
+            f"time_limit = {time_limit:g} s (m = {merged.n_components}, n = {w.size}); the proved "
+            f"lower bound is {result.lower_bound:.3g}",
+            NotCertifiedWarning,
+            stacklevel=2,
+        )
+    if merged is teacher:
+        return result
+    first = np.array([int(np.flatnonzero(labels == j)[0]) for j in range(merged.n_components)])
+    return AssignmentResult(first[result.assignment], result.delta_pi, result.lower_bound, result.prover,
+                            result.tolerance)
+
+
+def _best_grouping(pi_star, w, time_limit):
+    """:func:`best_assignment` on plain weight vectors (no warning): an :class:`AssignmentResult`."""
+    m, n = pi_star.shape[0], w.shape[0]
     if n < m:
         raise ValueError(f"weights has {n} entries; at least m = {m} students are needed, one per teacher component")
     if m ** n <= _EXHAUSTIVE_LIMIT:
-        a, _ = _exhaustive(pi_star, w)
-        return a, weight_mismatch(pi_star, w, a)
+        a, dpi = _exhaustive(pi_star, w)
+        return AssignmentResult(a, weight_mismatch(pi_star, w, a), dpi, "enumeration")
+    deadline = time.monotonic() + time_limit
     a, upper = _local_search(pi_star, w)
+    upper = weight_mismatch(pi_star, w, a)
     if upper <= GROUPING_TOL:
-        return a, weight_mismatch(pi_star, w, a)
-    if n > EXACT_MAX_STUDENTS:
-        warnings.warn(
-            f"best_assignment: n = {n} > {EXACT_MAX_STUDENTS} students, so the local search's "
-            f"Delta_pi = {upper:.3g} is not certified optimal",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return a, weight_mismatch(pi_star, w, a)
-    try:
-        found = _deepening_search(pi_star, w, upper)
-    except _BudgetExceeded:
-        warnings.warn(
-            f"best_assignment: the exact search would list more than {_SEARCH_BUDGET} partial "
-            f"assignments (many equal weights?), so the local search's Delta_pi = {upper:.3g} "
-            f"is not certified optimal",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return a, weight_mismatch(pi_star, w, a)
-    if found is not None:
+        return AssignmentResult(a, upper, 0.0, "exact grouping")
+    if n <= EXACT_MAX_STUDENTS:
+        try:
+            found = _deepening_search(pi_star, w, upper, time.monotonic() + SEARCH_SHARE * time_limit)
+        except _BudgetExceeded:
+            pass
+        else:
+            if found is not None:
+                a = found
+            dpi = weight_mismatch(pi_star, w, a)
+            return AssignmentResult(a, dpi, dpi, "threshold search")
+    found, lower = _milp_search(pi_star, w, max(deadline - time.monotonic(), 1e-3))
+    if found is not None and weight_mismatch(pi_star, w, found) < upper:
         a = found
-    return a, weight_mismatch(pi_star, w, a)
+    return AssignmentResult(a, weight_mismatch(pi_star, w, a), lower, "milp", m * MILP_FEASIBILITY_TOL)
+
+
+def _milp_search(pi_star, w, time_limit):
+    """The best grouping by a mixed-integer linear program, solved by HiGHS.
+
+    Variables ``x_ij in {0, 1}`` (student ``i`` in cluster ``j``) and ``t_j >= |sum_i w_i x_ij
+    - pi*_j|``; minimise ``sum_j t_j`` subject to ``sum_j x_ij = 1`` (one cluster per student)
+    and ``sum_i x_ij >= 1`` (onto). Returns ``(assignment or None, lower_bound)``: HiGHS's
+    incumbent (rounded to the nearest 0/1 assignment) and its proved dual bound, valid up to
+    ``m * MILP_FEASIBILITY_TOL``; ``0`` when it proved nothing within ``time_limit`` seconds.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    m, n = pi_star.shape[0], w.shape[0]
+    nx = n * m  # x[i, j] at i * m + j, then t_0..t_{m-1}
+    cost = np.concatenate([np.zeros(nx), np.ones(m)])
+    one_cluster = np.zeros((n, nx + m))
+    for i in range(n):
+        one_cluster[i, i * m:(i + 1) * m] = 1.0
+    onto = np.zeros((m, nx + m))
+    sums = np.zeros((m, nx + m))
+    for j in range(m):
+        onto[j, j:nx:m] = 1.0
+        sums[j, j:nx:m] = w
+    eye_t = np.zeros((m, nx + m))
+    eye_t[:, nx:] = np.eye(m)
+    constraints = [
+        LinearConstraint(one_cluster, 1.0, 1.0),
+        LinearConstraint(onto, 1.0, np.inf),
+        LinearConstraint(eye_t - sums, -pi_star, np.inf),  # t_j >= s_j - pi*_j
+        LinearConstraint(eye_t + sums, pi_star, np.inf),  # t_j >= pi*_j - s_j
+    ]
+    integrality = np.concatenate([np.ones(nx), np.zeros(m)])
+    bounds = Bounds(np.zeros(nx + m), np.concatenate([np.ones(nx), np.full(m, np.inf)]))
+    res = milp(cost, integrality=integrality, bounds=bounds, constraints=constraints,
+               options=dict(time_limit=float(time_limit), mip_rel_gap=0.0))
+    found = None
+    if res.x is not None:
+        x = np.asarray(res.x[:nx]).reshape(n, m)
+        a = np.argmax(x, axis=1)
+        if set(a.tolist()) == set(range(m)):
+            found = a
+    bound = getattr(res, "mip_dual_bound", None)
+    if res.status == 0 and res.x is not None:
+        bound = res.fun if bound is None or not np.isfinite(bound) else bound
+    lower = 0.0 if bound is None or not np.isfinite(bound) else float(bound)
+    return found, max(lower, 0.0)
 
 
 class _BudgetExceeded(Exception):
-    """The threshold search would list more than :data:`_SEARCH_BUDGET` partial assignments."""
+    """The threshold search would list more than :data:`_SEARCH_BUDGET` partial assignments,
+    or ran past its deadline."""
 
 
-def _deepening_search(pi_star, w, upper):
+def _deepening_search(pi_star, w, upper, deadline=np.inf):
     """Best assignment by threshold searches at ``eps = GROUPING_TOL * 16^k``, capped at ``upper``.
 
     Each search is complete for ``Delta_pi <= eps``, so the first one that finds anything
@@ -170,7 +314,7 @@ def _deepening_search(pi_star, w, upper):
     eps, root = GROUPING_TOL, _HalfSums(w, np.arange(len(w)))
     while True:
         eps = min(eps, upper * (1 + 1e-9) + 1e-15)
-        found = _threshold_search(pi_star, w, eps, root)
+        found = _threshold_search(pi_star, w, eps, root, deadline)
         if found is not None or eps >= upper:
             return found
         eps *= 16.0
@@ -248,7 +392,7 @@ class _HalfSums:
         return np.concatenate([self.first[bits_first == 1], self.second[bits_second == 1]])
 
 
-def _threshold_search(pi_star, w, eps, root=None):
+def _threshold_search(pi_star, w, eps, root=None, deadline=np.inf):
     """The assignment with the smallest ``Delta_pi`` among those with ``Delta_pi <= eps``, or ``None``.
 
     Complete: clusters are filled one at a time, the next one being the cluster with the
@@ -256,7 +400,8 @@ def _threshold_search(pi_star, w, eps, root=None):
     remaining budget of its teacher weight, listed by meet-in-the-middle); each candidate
     is explored with the budget reduced by its deviation, and the budget shrinks to the
     best mismatch found so far (branch and bound). The last cluster takes the remaining
-    students. Raises :class:`_BudgetExceeded` after :data:`_SEARCH_BUDGET` candidates.
+    students. Raises :class:`_BudgetExceeded` after :data:`_SEARCH_BUDGET` candidates or once
+    ``time.monotonic()`` passes ``deadline``.
     ``root`` may pass the :class:`_HalfSums` of all students (reused across thresholds).
     """
     root = _HalfSums(w, np.arange(len(w))) if root is None else root
@@ -275,7 +420,7 @@ def _threshold_search(pi_star, w, eps, root=None):
         j = min(clusters, key=lambda c: tables.estimated_count(pi_star[c], slack))
         lo, hi = tables.ranges(pi_star[j], slack)
         state["listed"] += int(np.sum(hi - lo))
-        if state["listed"] > _SEARCH_BUDGET:
+        if state["listed"] > _SEARCH_BUDGET or time.monotonic() > deadline:
             raise _BudgetExceeded
         devs, code_first, code_second = tables.subsets(lo, hi, pi_star[j], len(rest) - (len(clusters) - 1))
         others = [c for c in clusters if c != j]
@@ -352,3 +497,5 @@ def _local_search(pi_star, w):
                     sums[ji] -= w[k] - w[i]
                     sums[jk] -= w[i] - w[k]
     return a, cost(sums)
+
+

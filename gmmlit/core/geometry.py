@@ -13,18 +13,22 @@ from __future__ import annotations
 import numpy as np
 
 from .assignment import (  # noqa: F401  (re-exported: the geometry's public names)
+    ASSIGNMENT_TIME_LIMIT,
     EXACT_MAX_STUDENTS,
     GROUPING_TOL,
+    AssignmentResult,
     _check_teacher,
     best_assignment,
     check_assignment,
     cluster_weights,
     weight_mismatch,
 )
+from .mixture import Mixture
+from .types import ArrayLike, FloatArray, IntArray, Objective
 from .validation import check_means, check_positive_float, check_weights
 
 
-def minimizer(teacher, weights, *, tol=GROUPING_TOL):
+def minimizer(teacher: Mixture, weights: ArrayLike, *, tol: float = GROUPING_TOL) -> tuple[FloatArray, IntArray]:
     """The global minimiser ``theta*`` of the population KL when the weights group exactly.
 
     Returns
@@ -35,6 +39,9 @@ def minimizer(teacher, weights, *, tol=GROUPING_TOL):
 
     The grouping is :func:`best_assignment`'s, so every exact grouping (``Delta_pi <= tol``
     with the default ``tol = GROUPING_TOL``) is found for ``n <= EXACT_MAX_STUDENTS``.
+    A teacher with duplicated components (equal means) is merged first, with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning`: students may then group
+    to the *summed* weight of the copies, and the assignment points at the first copy.
 
     Raises
     ------
@@ -43,17 +50,20 @@ def minimizer(teacher, weights, *, tol=GROUPING_TOL):
         achievable ``Delta_pi``. Use :func:`best_assignment` for arbitrary weights.
     """
     tol = check_positive_float(tol, "tol", allow_zero=True)
-    a, dpi = best_assignment(teacher, weights)
+    result = best_assignment(teacher, weights)
+    a, dpi = result
     if dpi > tol:
+        proof = ("so L* > 0 and the minimiser is not theta* = teacher means" if result.certified
+                 else f"(not proved optimal: the proved lower bound is {result.lower_bound:.3g})")
         raise ValueError(
             f"the student weights cannot be grouped to match the teacher weights: the best "
-            f"achievable weight mismatch is Delta_pi = {dpi:.3g} > {tol:g}, so L* > 0 and the "
-            f"minimiser is not theta* = teacher means; use best_assignment() for arbitrary weights"
+            f"achievable weight mismatch is Delta_pi = {dpi:.3g} > {tol:g}, {proof}; use "
+            f"best_assignment() for arbitrary weights"
         )
     return teacher.means[a].copy(), a
 
 
-def nearest_assignment(teacher, means):
+def nearest_assignment(teacher: Mixture, means: ArrayLike) -> IntArray:
     """Hard assignment of each student mean to its nearest teacher mean (may not be onto)."""
     teacher = _check_teacher(teacher)
     means = check_means(means, "means", dim=teacher.dim)
@@ -61,19 +71,19 @@ def nearest_assignment(teacher, means):
     return np.argmin(d2, axis=1)
 
 
-def current_delta_pi(teacher, weights, means):
+def current_delta_pi(teacher: Mixture, weights: ArrayLike, means: ArrayLike) -> float:
     """``Delta_pi`` of the current state: students hard-assigned to the nearest teacher mean."""
     a = nearest_assignment(teacher, means)
     w = check_weights(weights, "weights")
     return weight_mismatch(teacher.weights, w, a)
 
 
-def distance(means, means_star):
+def distance(means: ArrayLike, means_star: ArrayLike) -> float:
     """Euclidean (Frobenius) distance ``|theta - theta*|``."""
     return float(np.linalg.norm(np.asarray(means) - np.asarray(means_star)))
 
 
-def cluster_bias(teacher, weights, means, assignment):
+def cluster_bias(teacher: Mixture, weights: ArrayLike, means: ArrayLike, assignment: ArrayLike) -> float:
     """Weighted cluster centres minus teacher means, shape ``(m, d)``.
 
     ``b_j = sum_{i in S_j} pi_i mu_i / w_j - mu*_j``: the normal-space ("across the
@@ -88,7 +98,7 @@ def cluster_bias(teacher, weights, means, assignment):
     return centre / wj[:, None] - teacher.means
 
 
-def intra_cluster_dispersion(teacher, weights, means, assignment):
+def intra_cluster_dispersion(teacher: Mixture, weights: ArrayLike, means: ArrayLike, assignment: ArrayLike) -> float:
     """Weighted spread inside each cluster, shape ``(m,)``.
 
     ``D_j = sum_{i in S_j} (pi_i / w_j) |mu_i - c_j|^2`` with ``c_j`` the weighted
@@ -123,13 +133,13 @@ def normal_basis(weights, assignment, dim):
     return np.stack(cols, axis=1)
 
 
-def normal_projector(weights, assignment, dim):
+def normal_projector(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthogonal projector onto the normal space ``N``, shape ``(n d, n d)``."""
     b = normal_basis(weights, assignment, dim)
     return b @ b.T
 
 
-def tangent_projector(weights, assignment, dim):
+def tangent_projector(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthogonal projector onto ``T = {v : sum_{i in S_j} pi_i v_i = 0 for all j}``."""
     w = np.asarray(weights)
     return np.eye(w.shape[0] * dim) - normal_projector(weights, assignment, dim)
@@ -167,7 +177,8 @@ def tangent_basis(weights, assignment, dim):
     return np.stack(cols, axis=1) if cols else np.zeros((n * dim, 0))
 
 
-def project_to_ravine(objective, means, means_star, assignment, *, tol=None, max_iter=50):
+def project_to_ravine(objective: Objective, means: ArrayLike, means_star: ArrayLike, assignment: ArrayLike, *,
+                      tol: float | None = None, max_iter: int = 50) -> FloatArray:
     """The ravine point with the same tangent part as ``means``.
 
     Minimises ``L(theta* + v + u)`` over normal vectors ``u`` for the fixed tangent

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import best_assignment, check_assignment, weight_mismatch
-from .mixture import Mixture
+from .mixture import Mixture, merged_teacher
 from .objective import PopulationKL
+from .types import ArrayLike, SeedLike
 from .validation import check_positive_float, check_positive_int, check_rng, check_weights
 
 #: Teacher weights of the running example.
@@ -73,20 +74,26 @@ class Instance:
         return self.means_star + scale * rng.standard_normal(self.means_star.shape)
 
 
-def make_instance(teacher, weights, assignment=None, name="instance"):
+def make_instance(teacher: Mixture, weights: ArrayLike, assignment: ArrayLike | None = None,
+                  name: str = "instance") -> Instance:
     """Wrap a teacher and student weights.
 
     With ``assignment=None`` the grouping with the smallest ``Delta_pi`` is searched
     (:func:`gmmlit.core.geometry.best_assignment`); otherwise the given grouping is used, which is the
     one that matters locally: students near their cluster cannot change cluster.
+
+    A teacher with duplicated components (equal means) is replaced by its merged form
+    (:meth:`~gmmlit.Mixture.merge_duplicates`) with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning`; a given ``assignment``
+    refers to the components as given and is mapped onto the merged ones.
     """
-    if not isinstance(teacher, Mixture):
-        raise TypeError(f"teacher must be a gmmlit.Mixture, got {type(teacher).__name__}")
+    given = teacher
+    teacher, labels = merged_teacher(teacher)
     w = check_weights(weights, "weights")
     if assignment is None:
         a, dpi = best_assignment(teacher, w)
     else:
-        a = check_assignment(assignment, w.shape[0], teacher.n_components)
+        a = labels[check_assignment(assignment, w.shape[0], given.n_components)]
         dpi = weight_mismatch(teacher.weights, w, a)
     return Instance(teacher, w, a, dpi, teacher.means[a].copy(), name)
 
@@ -138,7 +145,7 @@ def proportional_counts(teacher_weights, n):
     return counts.tolist()
 
 
-def triangle_instance(n=10, side=6.0, seed=0, dim=2):
+def triangle_instance(n: int = 10, side: float = 6.0, seed: SeedLike = 0, dim: int = 2) -> Instance:
     """The running example: ``m = 3`` teachers on a triangle (weights 0.5/0.3/0.2), ``n``
     students whose weights group exactly (``Delta_pi = 0``)."""
     teacher = triangle_teacher(side, dim=dim)
@@ -163,14 +170,15 @@ def random_teacher(m=3, dim=5, seed=0, scale=3.0, min_separation=4.0, weights=No
     return Mixture(w, means)
 
 
-def figure1_instance(seed=0, dim=5, m=3, n=20):
+def figure1_instance(seed: SeedLike = 0, dim: int = 5, m: int = 3, n: int = 20) -> Instance:
     """The setting of the paper's Figure 1: ``d = 5``, ``m = 3``, ``n = 20``, ``Delta_pi = 0``."""
     teacher = random_teacher(m, dim, seed=seed)
     w, a = split_weights(teacher.weights, proportional_counts(teacher.weights, n), seed)
     return make_instance(teacher, w, a, name=f"figure1(d={dim}, m={m}, n={n})")
 
 
-def misspecified_instance(delta_pi, n=10, side=6.0, seed=0, dim=2):
+def misspecified_instance(delta_pi: float, n: int = 10, side: float = 6.0, seed: SeedLike = 0,
+                          dim: int = 2) -> Instance:
     """The triangle example with student weights moved so that the grouping has ``Delta_pi = delta_pi``.
 
     Cluster weights become ``(0.5 + delta/2, 0.3 - delta/2, 0.2)``: mass ``delta/2`` moves

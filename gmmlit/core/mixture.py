@@ -11,11 +11,13 @@ the origin and tiny weights neither underflow nor overflow.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .validation import check_means, check_points, check_positive_int, check_rng, check_weights
+from .warning_types import DuplicateComponentsWarning
 
 
 def log_component_densities(x, weights, means):
@@ -109,5 +111,62 @@ class Mixture:
         x = self.means[labels] + rng.standard_normal((size, self.dim))
         return x, labels
 
+    def duplicate_labels(self) -> np.ndarray:
+        """For every component, the index of the distinct mean it has, in order of first
+        appearance: ``labels[i] == labels[k]`` exactly when ``means[i]`` and ``means[k]`` are
+        equal (bit for bit). ``labels.max() + 1 < n_components`` means duplicated components."""
+        _, first, inverse = np.unique(self.means, axis=0, return_index=True, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        order = np.argsort(first, kind="stable")  # number the distinct means by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        return rank[inverse]
+
+    def merge_duplicates(self) -> tuple["Mixture", np.ndarray]:
+        """The same density with one component per distinct mean.
+
+        Components with equal means are one component whose weight is the sum of theirs:
+        ``sum_i pi_i N(mu_i, I)`` does not change. A mixture is allowed to repeat a mean (a
+        student at a minimiser does: every student of a cluster sits on its teacher mean),
+        but a *teacher* with a repeated mean has fewer components than it says, so the
+        functions that take a teacher (:class:`~gmmlit.PopulationKL`,
+        :func:`~gmmlit.make_instance`, :func:`~gmmlit.best_assignment`,
+        :func:`~gmmlit.minimizer`) merge it with :func:`merged_teacher`.
+
+        Returns
+        -------
+        merged : Mixture
+            ``self`` itself when no mean is repeated.
+        labels : ndarray of int, shape (n_components,)
+            ``labels[i]`` is the component of ``merged`` that component ``i`` went into.
+        """
+        labels = self.duplicate_labels()
+        k = int(labels.max()) + 1
+        if k == self.n_components:
+            return self, labels
+        weights = np.bincount(labels, weights=self.weights, minlength=k)
+        means = np.zeros((k, self.dim))
+        means[labels] = self.means
+        return Mixture(weights, means), labels
+
     def __repr__(self):
         return f"Mixture(n_components={self.n_components}, dim={self.dim})"
+
+
+def merged_teacher(teacher: Mixture, name: str = "teacher") -> tuple[Mixture, np.ndarray]:
+    """:meth:`Mixture.merge_duplicates`, with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning` when anything was merged."""
+    if not isinstance(teacher, Mixture):
+        raise TypeError(f"{name} must be a gmmlit.Mixture, got {type(teacher).__name__}")
+    merged, labels = teacher.merge_duplicates()
+    if merged is not teacher:
+        groups = [np.flatnonzero(labels == j).tolist() for j in range(merged.n_components)]
+        repeated = [g for g in groups if len(g) > 1]
+        warnings.warn(
+            f"{name} components {repeated} have the same mean; each group is merged into one component "
+            f"with the sum of their weights ({teacher.n_components} -> {merged.n_components} components, "
+            f"same density)",
+            DuplicateComponentsWarning,
+            stacklevel=3,
+        )
+    return merged, labels

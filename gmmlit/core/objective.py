@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mixture import Mixture, logsumexp_rows
+from .mixture import merged_teacher
+from .types import ArrayLike, FloatArray
 from .quadrature import IntegrationRule, default_rule
 from .validation import check_means, check_positive_int, check_weights
 
@@ -59,7 +60,7 @@ def series_terms(s_max):
     return _SERIES_TERMS
 
 
-def bregman_integrand(s):
+def bregman_integrand(s: ArrayLike) -> FloatArray:
     """``e^s - 1 - s`` with full relative accuracy, also for tiny ``|s|``.
 
     For ``|s| <= 1`` it sums ``s^2 (1/2! + s/3! + ... )`` by Horner's rule, with as many
@@ -402,8 +403,10 @@ class PopulationKL(WeightedNodeObjective):
 
     Notes
     -----
-    The student covariances are the identity. The kernel (:class:`WeightedNodeObjective`)
-    sees the rule's nodes from every teacher mean, with the teacher weights as the
+    The student covariances are the identity. A teacher with duplicated components (equal
+    means) is merged into one component per distinct mean (same density), with a
+    :class:`~gmmlit.core.warning_types.DuplicateComponentsWarning`. The kernel
+    (:class:`WeightedNodeObjective`) sees the rule's nodes from every teacher mean, with the teacher weights as the
     centres' weights and ``log p*`` as the reference. ``n_evals`` counts passes over the
     nodes (every call of :meth:`loss`, :meth:`grad`, :meth:`loss_and_grad`,
     :meth:`evaluate`, :meth:`em_statistics`); ``counts`` splits them by kind and also
@@ -411,8 +414,7 @@ class PopulationKL(WeightedNodeObjective):
     """
 
     def __init__(self, teacher, weights, rule=None, *, form="bregman", chunk_size=None):
-        if not isinstance(teacher, Mixture):
-            raise TypeError(f"teacher must be a gmmlit.Mixture, got {type(teacher).__name__}")
+        teacher, _ = merged_teacher(teacher)  # duplicated components: merged, with a warning
         self.teacher = teacher
         self.weights = check_weights(weights, "weights")
         if rule is None:

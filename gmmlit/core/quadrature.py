@@ -44,6 +44,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from .span import affine_span_basis
+from .mixture import Mixture
 from .validation import check_positive_float, check_positive_int
 
 #: Largest number of nodes per teacher component a rule may build before it refuses.
@@ -292,7 +293,7 @@ class ExplicitRule(IntegrationRule):
         return f"ExplicitRule(nodes={self.z.shape[0]}, dim={self.z.shape[1]})"
 
 
-def default_rule(teacher):
+def default_rule(teacher: Mixture) -> IntegrationRule:
     """The rule used when ``rule=None``: accuracy and cost measured in the chapter
     "Computing population quantities" and by ``benchmarks/kernel_cost.py``.
 

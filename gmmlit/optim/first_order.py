@@ -16,12 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_positive_float
-from .results import Recorder, StopReason, check_objective
+from ..core.types import ArrayLike, FloatArray, Objective
+from .results import OptimizationResult, Recorder, StopReason, check_objective
 from .steps import gradient_em_step, short_step
 
 
 # ---------------------------------------------------------------------------- checks
-def check_start(objective, means0):
+def check_start(objective: Objective, means0: ArrayLike) -> FloatArray:
     """Validate the objective and the starting means (shape ``(n, d)``, finite)."""
     check_objective(objective)
     return np.array(objective.check_means(means0, "means0"), dtype=float)
@@ -41,16 +42,17 @@ def iterate_steps(rec, means, ev, update):
     while not rec.stopped:
         new = update(means, ev)
         if not np.all(np.isfinite(new)):
-            rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+            rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
             break
         ev_new = rec.evaluate(new)
-        if rec.stop_reason == StopReason.NON_FINITE:
+        if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
             break  # keep the last point with a finite loss
         means, ev = new, ev_new
     return means, ev
 
 
-def gradient_em(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step=1.0, record_means=False):
+def gradient_em(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+                minimizer: ArrayLike | None = None, step: float = 1.0, record_means: bool = False) -> OptimizationResult:
     """Gradient EM: ``mu_i <- mu_i + step * E[psi_i (x - mu_i)]`` (gradient descent on ``L``).
 
     Parameters
@@ -81,7 +83,8 @@ def gradient_em(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, s
     return rec.finish(x, ev.loss)
 
 
-def em(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_means=False):
+def em(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+       minimizer: ArrayLike | None = None, record_means: bool = False) -> OptimizationResult:
     """EM with fixed weights: ``mu_i <- E[psi_i x] / E[psi_i]``.
 
     Parameters and result as in :func:`gradient_em` (no step size).

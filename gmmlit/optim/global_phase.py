@@ -25,7 +25,9 @@ from ..core.geometry import current_delta_pi
 from .first_order import check_choice
 from ..core.mixture import Mixture
 from ..core.objective import PopulationKL
-from .results import StopReason
+from ..core.quadrature import IntegrationRule
+from ..core.types import SeedLike
+from .results import DIVERGENCE_PATIENCE, StopReason, diverged
 from .steps import em_step, gradient_em_step
 from ..core.validation import check_positive_float, check_positive_int, check_rng, check_weights
 
@@ -60,7 +62,10 @@ class GlobalPhaseResult:
         Iterations made (one objective evaluation each).
     wall_time : float
     stop_reason : StopReason
-        ``BUDGET`` (``max_iters`` reached), ``TOLERANCE`` or ``NON_FINITE``.
+        ``BUDGET`` (``max_iters`` reached), ``TOLERANCE``, ``NON_FINITE`` (at the start) or
+        ``DIVERGED`` (the loss turned non-finite, or stayed above
+        :data:`~gmmlit.optim.results.DIVERGENCE_FACTOR` times the first one for
+        ``DIVERGENCE_PATIENCE`` iterations; the state of least loss is returned).
     message : str
     options : mapping
     means_history : tuple of ndarray or None
@@ -134,8 +139,9 @@ def initial_state(teacher, n, seed):
 
 
 # Over 80 lines only with its docstring (about 30 lines of parameters); the body is ~55.
-def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=None, update="em", step=1.0,
-                 tol=0.0, record_means=False):
+def global_phase(teacher: Mixture, n: int, *, seed: SeedLike, max_iters: int = 200, prune_threshold: float = 1e-3,
+                 rule: IntegrationRule | None = None, update: str = "em", step: float = 1.0, tol: float = 0.0,
+                 record_means: bool = False) -> GlobalPhaseResult:
     """EM or gradient EM on means *and* weights from a random start, with pruning.
 
     Parameters
@@ -181,6 +187,7 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
     base = PopulationKL(teacher, weights, rule)
     losses, n_active, delta_pi, pruned, history = [], [], [], [], []
     stop, message = StopReason.BUDGET, f"max_iters = {max_iters} iterations done"
+    best, above = (np.inf, weights, means, ids), 0
     for it in range(max_iters):
         ev = objective_with_weights(base, weights).evaluate(means)
         losses.append(float(ev.loss))
@@ -188,6 +195,14 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
         delta_pi.append(current_delta_pi(teacher, weights, means))
         if record_means:
             history.append(means.copy())
+        if np.isfinite(ev.loss) and ev.loss < best[0]:
+            best = (float(ev.loss), weights, means, ids)
+        above = above + 1 if diverged(ev.loss, losses[0]) else 0
+        if it > 0 and (not np.isfinite(ev.loss) or above >= DIVERGENCE_PATIENCE):
+            stop, message = StopReason.DIVERGED, (f"L = {ev.loss:.3e} at iteration {it} (start: {losses[0]:.3e}); "
+                                                  f"the state of least loss is returned")
+            _, weights, means, ids = best
+            break
         if not np.isfinite(ev.loss):
             stop, message = StopReason.NON_FINITE, f"non-finite loss at iteration {it}"
             break
@@ -197,7 +212,9 @@ def global_phase(teacher, n, *, seed, max_iters=200, prune_threshold=1e-3, rule=
         new_means = em_step(means, ev) if update == "em" else gradient_em_step(means, ev, step)
         new_weights = reestimate_weights(ev)
         if not (np.all(np.isfinite(new_means)) and np.all(np.isfinite(new_weights))):
-            stop, message = StopReason.NON_FINITE, f"the update at iteration {it} is not finite"
+            stop, message = StopReason.DIVERGED, (f"the update at iteration {it} is not finite; the state of "
+                                                  f"least loss is returned")
+            _, weights, means, ids = best
             break
         if it == max_iters - 1:
             break  # keep the evaluated state as the final one

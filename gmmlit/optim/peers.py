@@ -13,7 +13,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .first_order import check_choice, check_start
-from .results import Recorder, StopReason
+from ..core.types import ArrayLike, Objective
+from .results import OptimizationResult, Recorder, StopReason
 from .steps import gradient_em_step
 from ..core.validation import check_positive_float, check_positive_int
 
@@ -44,8 +45,9 @@ def function_restart_needed(loss_y, loss_y_previous):
     return loss_y > loss_y_previous
 
 
-def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step=1.0, restart="gradient",
-             record_means=False):
+def nesterov(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+             minimizer: ArrayLike | None = None, step: float = 1.0, restart: str = "gradient",
+             record_means: bool = False) -> OptimizationResult:
     """Nesterov's accelerated gradient {cite}`nesterov1983method` with adaptive restart
     {cite}`odonoghue2015adaptive`.
 
@@ -81,7 +83,7 @@ def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     while not rec.stopped:
         x_new = gradient_em_step(y, ev, step)
         if not np.all(np.isfinite(x_new)):
-            rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+            rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
             break
         t_new = momentum_sequence_next(t)
         y_new = extrapolate(x_new, x, t, t_new)
@@ -89,14 +91,14 @@ def nesterov(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
         if restart_now:
             t_new, y_new = 1.0, x_new
         ev_new = rec.evaluate(y_new)
-        if rec.stop_reason == StopReason.NON_FINITE:
+        if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
             break  # keep the last point with a finite loss
         if restart == "function" and function_restart_needed(ev_new.loss, ev.loss) and not rec.stopped:
             # the momentum overshot: restart from x_{k+1} (one evaluation there)
             restarts += 1
             t_new, y_new = 1.0, x_new
             ev_new = rec.evaluate(y_new)
-            if rec.stop_reason == StopReason.NON_FINITE:
+            if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
                 break
         restarts += int(restart_now)
         x, y, t, ev = x_new, y_new, t_new, ev_new
@@ -184,7 +186,8 @@ def _scipy_stop_reason(result):
     return StopReason.REJECTED_STEPS
 
 
-def lbfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, memory=10, record_means=False):
+def lbfgs(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+          minimizer: ArrayLike | None = None, memory: int = 10, record_means: bool = False) -> OptimizationResult:
     """L-BFGS {cite}`liu1989limited` through ``scipy.optimize.minimize(method="L-BFGS-B")``
     (no bounds), on the same objective and with the same result object.
 
@@ -214,7 +217,8 @@ def lbfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, memory=
     )
 
 
-def bfgs(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_means=False):
+def bfgs(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+         minimizer: ArrayLike | None = None, record_means: bool = False) -> OptimizationResult:
     """BFGS {cite}`nocedal2006numerical` through ``scipy.optimize.minimize(method="BFGS")``;
     as :func:`lbfgs` with a dense inverse-Hessian approximation (``gtol = 0``,
     ``xrtol = 0``)."""
@@ -262,8 +266,9 @@ def _check_gd_step(step):
     return check_positive_float(step, "step")
 
 
-def gdpolyak(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step="inverse_lambda_max",
-             gd_steps=100, epochs=None, f_star=0.0, record_means=False):
+def gdpolyak(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+             minimizer: ArrayLike | None = None, step: float | str = "inverse_lambda_max", gd_steps: int = 100,
+             epochs: int | None = None, f_star: float = 0.0, record_means: bool = False) -> OptimizationResult:
     """GDPolyak {cite}`davis2025gradient` as its authors implement it (``damek/GDPolyak``).
 
     An *epoch* is ``gd_steps`` plain gradient steps ``x <- x - step * grad L(x)`` followed
@@ -291,11 +296,13 @@ def gdpolyak(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, step
     Returns
     -------
     OptimizationResult
-        ``means`` is the last point with a finite loss; the Polyak steps are recorded
+        ``means`` is the last point with a finite loss (the point of least loss when the run
+        diverged); the Polyak steps are recorded
         (``polyak_evals``: the evaluation at the point they lead to, all accepted).
         ``extras``: ``hessians`` (0 or 1), ``step`` (``eta``), ``epochs`` (completed).
-        A non-finite loss or point stops the run (``NON_FINITE``), as NaN aborts the
-        authors' loop; a zero gradient ends it (``ZERO_GRADIENT``).
+        A non-finite loss or point after the start stops the run (``DIVERGED``, with the
+        point of least loss), as NaN aborts the authors' loop; a zero gradient ends it
+        (``ZERO_GRADIENT``).
     """
     x = check_start(objective, means0)
     rule = _check_gd_step(step)
@@ -334,18 +341,19 @@ def _gdpolyak_move(rec, x, ev, length, polyak_base=None):
     ``polyak_base`` (an evaluation index) marks the step as a Polyak step from there."""
     new = x - length * ev.grad
     if not np.all(np.isfinite(new)):
-        rec.stop(StopReason.NON_FINITE, "the step produced non-finite means")
+        rec.stop(StopReason.DIVERGED, "the step produced non-finite means")
         return x, ev
     new_ev = rec.evaluate(new)
     if polyak_base is not None:
         rec.mark_polyak(rec.last_index, polyak_base, True, length)
-    if rec.stop_reason == StopReason.NON_FINITE:
+    if rec.stop_reason in (StopReason.NON_FINITE, StopReason.DIVERGED):
         return x, ev  # keep the last point with a finite loss
     return new, new_ev
 
 
 # ---------------------------------------------------------------------------- Newton
-def newton(objective, means0, *, max_evals=1000, tol=0.0, minimizer=None, record_means=False):
+def newton(objective: Objective, means0: ArrayLike, *, max_evals: int = 1000, tol: float = 0.0,
+           minimizer: ArrayLike | None = None, record_means: bool = False) -> OptimizationResult:
     """Newton's method with the exact Hessian in a trust region, through
     ``scipy.optimize.minimize(method="trust-exact")`` with :meth:`PopulationKL.hessian`.
 

@@ -22,7 +22,33 @@ from types import MappingProxyType
 import numpy as np
 
 from ..core.geometry import distance
+from ..core.types import ArrayLike, Objective
 from ..core.validation import check_means, check_positive_float, check_positive_int
+
+
+#: A run whose loss exceeds ``DIVERGENCE_FACTOR * max(L(means0), DIVERGENCE_FLOOR)`` has
+#: diverged: six orders of magnitude above its start, or above one nat for a start that is
+#: already close to a minimum. It cannot fire on a converging run: the population KL and
+#: the sample NLL are 1-smooth in the means (their Hessian is ``diag(E psi_i) - Cov <= I``),
+#: so for ``L >= 0`` a point of loss ``l`` has ``|g|^2 <= 2 l`` and a step of length ``s``
+#: from it reaches at most ``(sqrt(l) + s / sqrt(2))^2``. From a point below
+#: ``R = max(L(means0), 1)`` the loss can pass ``1e6 R`` only by a step longer than
+#: ``sqrt(2) (1000 - 1) sqrt(R) >= 1413``: a thousand gradient lengths (gradient EM's step is
+#: one gradient, Polyak multipliers are at most 4) or 1413 units of length (a scipy line
+#: search starts with a unit step). The floor matters: from a start with ``L = 1e-8``
+#: L-BFGS's first unit-length trial reaches ``L ~ 0.1``, ten million times the start.
+DIVERGENCE_FACTOR = 1e6
+
+#: See :data:`DIVERGENCE_FACTOR` (nats).
+DIVERGENCE_FLOOR = 1.0
+
+#: Consecutive evaluations above the divergence threshold before a run is stopped as
+#: ``DIVERGED``. A safeguarded driver may evaluate one look-ahead point far out and come back
+#: (the ravine method's ``safeguard="lookahead"`` judges a Polyak trial by the short steps
+#: after it, and on a non-smooth objective one of them can blow up before the trial is
+#: rejected); a diverging run stays above. A non-finite loss after a finite start stops the
+#: run at once.
+DIVERGENCE_PATIENCE = 3
 
 
 class StopReason(str, Enum):
@@ -35,8 +61,12 @@ class StopReason(str, Enum):
     #: The gradient at the current point is exactly zero (or its squared norm is not a
     #: positive finite number): no step can move.
     ZERO_GRADIENT = "zero_gradient"
-    #: The loss (or a step) was not finite.
+    #: The loss (or a step) was not finite at the start, or a step proposed non-finite means.
     NON_FINITE = "non_finite"
+    #: The loss stayed above ``DIVERGENCE_FACTOR * max(L(start), 1)`` for
+    #: ``DIVERGENCE_PATIENCE`` evaluations, or turned
+    #: non-finite after a finite start: the run diverged and returns its best point.
+    DIVERGED = "diverged"
     #: Too many consecutive trial steps were rejected: the Polyak safeguard of
     #: :func:`gmmlit.optim.ravine.ravine_method`, or the line search of a scipy method.
     REJECTED_STEPS = "rejected_steps"
@@ -211,7 +241,7 @@ class OptimizationResult:
         )
 
 
-def first_crossing(losses, level, floor=0.0):
+def first_crossing(losses: ArrayLike, level: float, floor: float = 0.0) -> int | None:
     """Evaluations until the first ``loss - floor <= level`` (1-based count), ``None`` if never.
 
     The one definition of "evaluations to a level" of the package
@@ -233,7 +263,12 @@ def first_crossing(losses, level, floor=0.0):
     return int(hit[0]) + 1 if hit.size else None
 
 
-def check_objective(objective, name="objective"):
+def diverged(loss: float, start_loss: float) -> bool:
+    """``loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR)``: the run diverged."""
+    return bool(loss > DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR))
+
+
+def check_objective(objective: Objective, name: str = "objective") -> Objective:
     """The objective must offer ``evaluate(means) -> Evaluation`` and ``check_means``, as
     :class:`~gmmlit.core.objective.PopulationKL` and :class:`~gmmlit.core.sample.SampleNLL` do."""
     for attr in ("evaluate", "check_means"):
@@ -250,8 +285,12 @@ class Recorder:
     stopping rules.
 
     After each :meth:`evaluate`, ``stop_reason`` is set (and the driver must stop) when,
-    in this order of precedence, the loss is not finite, ``L <= tol``, the gradient is
-    zero, or ``max_evals`` evaluations were spent.
+    in this order of precedence, the loss or gradient is not finite (``NON_FINITE`` at the
+    first evaluation, ``DIVERGED`` later), the loss exceeded ``DIVERGENCE_FACTOR`` times the
+    first one or one nat (:func:`diverged`) at ``DIVERGENCE_PATIENCE`` evaluations in a row
+    (``DIVERGED``), ``L <= tol``, the gradient is zero, or ``max_evals``
+    evaluations were spent. The recorder keeps the evaluated point of least loss; a
+    ``DIVERGED`` run returns it from :meth:`finish`, whatever point the driver hands in.
 
     Parameters
     ----------
@@ -282,6 +321,8 @@ class Recorder:
         self.stop_reason = None
         self.message = ""
         self.extras = {}
+        self.best_loss, self.best_means = np.inf, None
+        self.evals_above = 0  # consecutive evaluations above the divergence threshold
         self._start = time.perf_counter()
 
     @property
@@ -312,10 +353,20 @@ class Recorder:
             self.distances.append(distance(means, self.minimizer))
         if self.record_means:
             self.history.append(np.array(means, dtype=float, copy=True))
-        if not (np.isfinite(loss) and np.isfinite(gnorm)):
+        finite = np.isfinite(loss) and np.isfinite(gnorm)
+        if finite and loss < self.best_loss:
+            self.best_loss, self.best_means = loss, np.array(means, dtype=float, copy=True)
+        self.evals_above = self.evals_above + 1 if diverged(loss, self.losses[0]) else 0
+        if not finite:
             what = "loss" if not np.isfinite(loss) else "gradient"
-            self.stop(StopReason.NON_FINITE, f"the objective returned a non-finite {what} at evaluation "
-                                             f"{self.last_index} (L = {loss}, |g| = {gnorm})")
+            reason = StopReason.NON_FINITE if self.best_means is None else StopReason.DIVERGED
+            self.stop(reason, f"the objective returned a non-finite {what} at evaluation "
+                              f"{self.last_index} (L = {loss}, |g| = {gnorm})")
+        elif self.evals_above >= DIVERGENCE_PATIENCE:
+            self.stop(StopReason.DIVERGED, f"L = {loss:.3e} at evaluation {self.last_index}: "
+                                           f"{DIVERGENCE_PATIENCE} evaluations in a row above "
+                                           f"{DIVERGENCE_FACTOR:g} max(L(start) = {self.losses[0]:.3e}, "
+                                           f"{DIVERGENCE_FLOOR:g})")
         elif loss <= self.tol:
             self.stop(StopReason.TOLERANCE, f"L = {loss:.3e} <= tol = {self.tol:.3e}")
         elif gnorm == 0.0:
@@ -338,9 +389,12 @@ class Recorder:
         self.polyak_sizes.append(float(step_size))
 
     def finish(self, means, loss):
-        """Freeze the record into an :class:`OptimizationResult` with final point ``means``."""
+        """Freeze the record into an :class:`OptimizationResult` with final point ``means``
+        (for a ``DIVERGED`` run, the evaluated point of least loss instead)."""
         if self.stop_reason is None:
             raise RuntimeError("finish() called before any stopping rule fired")
+        if self.stop_reason == StopReason.DIVERGED and self.best_means is not None:
+            means, loss = self.best_means, self.best_loss
         dist = _frozen(self.distances) if self.minimizer is not None else None
         hist = _frozen(np.stack(self.history)) if self.record_means and self.history else None
         return OptimizationResult(
@@ -361,7 +415,8 @@ class Recorder:
         )
 
 
-def chain_results(first, second, *, method=None, options=None):
+def chain_results(first: OptimizationResult, second: OptimizationResult, *, method: str | None = None,
+                  options: dict | None = None) -> OptimizationResult:
     """One record of a run made of two stages: ``second`` started where ``first`` stopped.
 
     Evaluations, losses, gradient norms (and distances and evaluated points, when both
