@@ -21,6 +21,7 @@ from gmmlit.core.quadrature import ProductRule, TrapezoidRule
 from gmmlit.optim.first_order import em, gradient_em
 from gmmlit.optim.global_phase import global_phase
 from gmmlit.optim.peers import bfgs, lbfgs, nesterov
+from gmmlit.optim.presets import RAVINE_DEFAULTS
 from gmmlit.optim.ravine import discretisation_gap, ravine_method
 from gmmlit.optim.results import StopReason
 
@@ -148,7 +149,8 @@ def test_discretisation_gap_is_small_near_the_minimiser_and_large_far_away(three
     inst, obj = three
     near = discretisation_gap(inst.start(0.3, 0), obj.evaluate(inst.start(0.3, 0)))[0]
     far = discretisation_gap(inst.start(0.3, 0) + 10.0, obj.evaluate(inst.start(0.3, 0) + 10.0))[0]
-    assert near < 0.1 < far
+    # told apart at the method's own threshold (the default far_gap 0.1); measured 1.9e-3 and 21
+    assert near < RAVINE_DEFAULTS["far_gap"] < far
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
