@@ -170,6 +170,8 @@ def test_naive_minimiser_matches_its_prediction():
     naive = inst.objective(rule, form="naive")
     x, _ = discrete_minimiser(naive, inst.means_star + 1e-3)
     predicted = predicted_naive_offset(*rule.nodes(inst.teacher))[0]
+    # a resolved offset (measured 0.204, far above the minimiser's accuracy); relative model error
+    # O(lambda_max(S - I)) = O(0.020) here, allowance 0.05; measured 0.0068 (both kernels)
     assert predicted > 0.05
     assert np.linalg.norm(x - inst.means_star) == pytest.approx(predicted, rel=0.05)
 

@@ -92,10 +92,14 @@ def test_progress_is_reported(small_figure7):
 def test_floor_is_a_strict_local_minimum_below_the_separated_limit(small_figure6):
     fl = small_figure6["floors"]
     assert np.all(fl["grad_norm"] < 1e-12) and np.all(fl["min_eigenvalue"] > 0)
-    # prop-floor-separated at side 6: L* <= L(theta_ref) < KL(pi*||w), within 1% of it
+    # prop-floor-separated at side 6: L* <= L(theta_ref) < KL(pi*||w), and L* tends to KL as the
+    # overlap of the teacher components, of the order of their Bhattacharyya coefficient
+    # exp(-side^2 / 8) (= 0.011 at side 6), vanishes: 1 - L*/KL measured 0.0064, 0.0070, and
+    # 1 - L(theta_ref)/KL = 0.026, 1.4e-4, 4.5e-9 at sides 5, 8, 12 (constant 0.59 .. 0.3 in front
+    # of exp(-side^2 / 8)). Bound: L* > (1 - exp(-side^2 / 8)) KL (the former 0.99 KL had margin 0.003).
     assert np.all(fl["L_star"] <= fl["reference_loss"])
     assert np.all(fl["reference_loss"] < fl["kl_weights"])
-    assert np.all(fl["L_star"] > 0.99 * fl["kl_weights"])
+    assert np.all(fl["L_star"] > (1 - np.exp(-6.0 ** 2 / 8)) * fl["kl_weights"])
 
 
 @pytest.mark.claim("misspecified.floor")
@@ -104,7 +108,8 @@ def test_reference_loss_tends_to_the_kl_of_the_weights():
     for side in (5.0, 8.0, 12.0):
         inst = gmmlit.misspecified_instance(0.1, side=side)
         ratios.append(inst.objective(fig_mis.FLOOR_RULE).loss(inst.means_star) / kl_of_cluster_weights(inst))
-    assert ratios[0] < ratios[1] < ratios[2] and abs(1 - ratios[2]) < 1e-6
+    # the overlap exp(-side^2 / 8) bounds the gap at side 12: 1.5e-8 (measured 4.5e-9)
+    assert ratios[0] < ratios[1] < ratios[2] and abs(1 - ratios[2]) < np.exp(-12.0 ** 2 / 8)
 
 
 @pytest.mark.claim("misspecified.collapsed-clusters")
@@ -131,6 +136,8 @@ def test_collapsed_cluster_curvature_matches_the_hessian():
 @pytest.mark.claim("misspecified.collapsed-clusters")
 def test_under_weighted_cluster_collapses_at_the_floor(small_figure6):
     disp = small_figure6["floors"]["dispersion"]
+    # collapsed: zero up to the rounding of the coinciding means (squared ~1e-15 offsets; measured
+    # 1.6e-29, 3.5e-29); the other clusters spread (measured >= 6.9e-4)
     assert np.all(disp[:, 1] < 1e-20) and np.all(disp[:, [0, 2]] > 1e-6)
 
 
@@ -167,7 +174,7 @@ def test_polyak_step_with_zero_target_grows_near_the_floor(triangle_floor):
 @pytest.mark.claim("global-phase.delta-pi")
 def test_global_phase_reduces_delta_pi_quickly(small_figure6):
     dp = small_figure6["global_phase"]["delta_pi"]  # 12 iterations of gradient EM with weight updates
-    assert np.all(dp[:, -1] < 0.05 * dp[:, 0])
+    assert np.all(dp[:, -1] < 0.05 * dp[:, 0])   # "quickly": measured ratios 0.0038, 0.0096
 
 
 # ---------------------------------------------------------------------------- figure 7 claims
@@ -262,5 +269,6 @@ def test_figure7_measures_its_rules(small_figure7):
         err = small_figure7[f"d{d}"]["rule_errors"]
         assert err.shape == (2,) and np.all(err > 0) and np.all(np.isfinite(err))
     # the trapezoid rule of d = 2 is far more accurate than 2^10 Sobol points in d = 5
+    # measured ratios 7.2e-4, 9.9e-4 (an order of magnitude asked, three found)
     assert np.all(small_figure7["d2"]["rule_errors"] < 0.1 * small_figure7["d5"]["rule_errors"])
     assert list(small_figure7["d"]) == [2, 5, 10] and small_figure7["trials"] == 2

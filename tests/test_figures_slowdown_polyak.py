@@ -140,16 +140,26 @@ def test_figure4_runs_have_what_the_plot_needs_and_the_claims_hold(small_figure4
             assert run[key].shape == (n,) and np.all(np.isfinite(run[key]))
     assert g["fraction"].shape == g["fraction_evals"].shape
     assert r["fraction"].shape == r["polyak_base"].shape
-    # gradient EM removes the bias fast, not the dispersion
-    assert g["bias"][-1] < 1e-3 * g["bias"][0] and g["dispersion"][-1] > 0.5 * g["dispersion"][0]
-    # late in the run the loss is the dispersion's
-    assert g["fraction"][-1] > 0.99
+    # gradient EM removes the bias fast (linearly: 1e-3 over 79 steps is a per-step factor 0.916;
+    # measured 2.5e-4), not the dispersion: its reduction is told from the bias's at the midpoint
+    # in log scale between that reduction and none, sqrt(bias ratio) = 0.016; measured 0.61 (the
+    # former threshold 0.5 had margin 0.11 and no derivation). Same values under both kernels.
+    bias_ratio = g["bias"][-1] / g["bias"][0]
+    assert bias_ratio < 1e-3 and g["dispersion"][-1] > np.sqrt(bias_ratio) * g["dispersion"][0]
+    # late in the run the loss is the dispersion's: its share L(recentred) / L grows along the run
+    # (measured 0.049, 0.072, 0.22, 0.90, 0.993) and ends in the majority, above the midpoint 1/2
+    # between all bias (0) and all dispersion (1) (the former 0.99 had margin 0.003)
+    assert np.all(np.diff(g["fraction"]) > 0) and g["fraction"][-1] > 0.5
     # each accepted Polyak step cuts the dispersion and raises the bias, which stays below it
     ratios = fs.polyak_split_ratios(r)
     assert ratios["dispersion"].size >= 5
+    # "cuts": a ratio < 1 is the claim; 0.65 (about 0.8^2, a squared distance factor of 0.8) is a
+    # stricter stated bound, not derived; measured dispersion ratios 0.065 .. 0.14 (margin 4.6x),
+    # bias ratios >= 2.4, the same under both kernels
     assert np.all(ratios["dispersion"] < 0.65) and np.all(ratios["bias"] > 1)
-    assert np.all(ratios["bias_over_dispersion"] < 0.5)
-    # the ravine method beats gradient EM by orders of magnitude with half the budget
+    # "below": the ratio < 1 (the former 0.5 had no derivation); measured <= 2.1e-3
+    assert np.all(ratios["bias_over_dispersion"] < 1.0)
+    # orders of magnitude (six) with half the budget; measured ratio 1.7e-15
     assert r["losses"].min() < 1e-6 * g["losses"].min()
 
 
@@ -165,9 +175,10 @@ def test_gradient_em_slope_matches_the_ravine_quartic(triangle):
     r = gmmlit.gradient_em(objective, inst.start(fs.START_SCALE, 0), max_evals=400)
     fit = fs.sublinear_fit(r.losses, 200, 400)
     pred = fs.ravine_rate_prediction(objective, inst, r.means)
-    # the direction of the iterate still turns at t = 400 (angle ~20 degrees): 20%
+    # the direction of the iterate still turns at t = 400 (angle ~20 degrees): 20%; measured 0.120
+    # under both kernels (a stated allowance, not derived: margin 0.08)
     assert abs(fit["b"] / pred - 1) < 0.2
-    assert fit["residual"] < 2e-2
+    assert fit["residual"] < 2e-2      # the fit of L^(-1/2) is a line; measured 4.1e-3 (both kernels)
 
 
 def test_plot_figure4(small_figure4):
@@ -253,9 +264,12 @@ def test_figure3_data_and_claims(figure3):
     assert poly.size >= 4
     ratio = np.abs(d["offset"]) / d["path_tube_width"]
     assert np.all(np.diff(ratio[poly]) > 0) and np.all(ratio[poly[2:]] > 1)  # trials leave the tube, ever farther
-    assert np.all(ratio[poly + 1] < 0.1)                                     # one EM step brings them back
+    # one EM step brings them back: EM contracts the normal offset by rho_EM = 0.049 per step
+    # (test below); allowance 0.1 of the tube half-width; measured 0.052, 0.035, 0.026, 0.020
+    assert np.all(ratio[poly + 1] < 0.1)
     block = np.abs(d["s"][poly[1:] - 1] / d["s"][poly[:-1] - 1])
-    assert np.all(np.diff(block) > 0) and np.all(block < 0.75)               # blocks contract, factor -> 3/4
+    # blocks contract, the factor rising to the limit 3/4 (measured 0.655, 0.708, 0.728)
+    assert np.all(np.diff(block) > 0) and np.all(block < 0.75)
 
 
 def test_figure3_is_deterministic_and_plots(figure3):
@@ -284,7 +298,7 @@ def test_figure1_runs_and_claims(figure1_small):
     rv = runs["ravine"]
     assert rv["polyak_evals"].size >= 5 and rv["polyak_accepted"].dtype == bool
     assert rv["losses"].min() < 1e-12 < runs["em"]["losses"].min() < runs["gradient_em"]["losses"].min()
-    assert rv["distances"].min() < 0.1 * runs["em"]["distances"].min()
+    assert rv["distances"].min() < 0.1 * runs["em"]["distances"].min()   # measured ratio 9.3e-4
     paper = runs["paper"]   # the paper's method: its first block is under way, below the start
     assert paper["losses"].min() < paper["losses"][0] and np.all(np.isfinite(paper["losses"]))
 
@@ -294,6 +308,8 @@ def test_figure1_rule_is_accurate_against_the_reference(figure1_small):
     inst, objective, _ = figure1_small
     err = fp.figure1_rule_accuracy(inst, objective)
     assert err.shape == (2, 2) and np.all(err > 0)  # a different rule: errors are measured, not zero
+    # the accuracy the chapter states for this rule (loss 1e-4, gradient 1e-3); measured loss 2.4e-5,
+    # 5.4e-6 and gradient 5.7e-4, 1.6e-5 (start, near theta*), the same under both kernels
     assert np.all(err[:, 0] < 1e-4) and np.all(err[:, 1] < 1e-3)
 
 
@@ -339,7 +355,7 @@ def test_em_normal_contraction_matches_the_em_map(triangle):
     # O(h) truncation and O(3e-12 / h) from the fixed-point error: 1e-4 is ample
     assert normal.size == inst.m * inst.d
     assert rho == pytest.approx(normal[-1], abs=1e-4)
-    assert 0 < rho < 0.1
+    assert 0 < rho < 0.1        # a fast normal contraction (measured 0.049)
 
 
 def test_contraction_breakdown_finds_the_first_failing_step():
@@ -362,5 +378,8 @@ def test_fixed_k_breakdown_falls_like_rho_to_the_k(triangle):
     d2, d3 = study[2]["breakdown_distance"], study[3]["breakdown_distance"]
     assert d2 is not None and d3 is not None
     ratio = (d2 / d3) ** 2
-    # the remark predicts 1/rho up to O(1) constants (measured 28 against 1/rho = 20)
-    assert 0.5 / study["rho"] < ratio < 2.5 / study["rho"]
+    # The remark predicts 1/rho up to O(1) constants (measured 28 against 1/rho = 20: ratio * rho =
+    # 1.38). The exponent 1 of 1/rho is told from 1/2 and 3/2 at the midpoints: ratio * rho lies
+    # between rho^(1/4) = 0.47 and rho^(-1/4) = 2.13 (rho = 0.049).
+    rho = study["rho"]
+    assert rho ** 0.25 < ratio * rho < rho ** -0.25

@@ -1,4 +1,10 @@
-"""Minimiser, weight mismatch, cluster statistics, tangent/normal spaces, ravine projection."""
+"""Minimiser, weight mismatch, cluster statistics, tangent/normal spaces, ravine projection.
+
+Rounding allowances: sums of at most n = 8 weights or weighted means (entries <= ~10) agree
+with exact values to 1e-15..1e-12 (a few eps times the size and the count of the terms);
+projectors of size <= 16 built from orthonormal columns are idempotent and complementary to
+1e-14 (a product of two such matrices: ~n eps).
+"""
 
 import itertools
 

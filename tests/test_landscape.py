@@ -109,10 +109,12 @@ def test_ravine_is_straight_for_equal_weights(equal):
     # by the symmetry (mu1, mu2) -> (-mu2, -mu1) the normal gradient on T is 0 exactly,
     # up to rounding in the gradient sums
     assert np.abs(offsets).max() <= 1e-14
-    # kappa = -M_2 P / b^2 with P = sum_i pi_i u_i v_i = 0 exactly for equal weights; the unit vectors
-    # are exact to half an ulp per entry, so |P| <= eps sum_i pi_i |u_i v_i| = eps / 2 and, with
-    # M_2 / b^2 = 1 here, |kappa| <= eps / 2: the bound 4 eps has a margin of 8 (measured eps / 4)
-    assert abs(cubic_ravine_coefficient_1d(inst.weights, v, directions(inst)[0])) <= 4 * np.finfo(float).eps
+    # kappa = -M_2 P / b^2 with P = sum_i pi_i u_i v_i = 0 in exact arithmetic for equal weights;
+    # u and v come from closed-form bases whose entries are 1/sqrt(2) to within an ulp each, so
+    # |P| <= 2 eps sum_i pi_i |u_i v_i| = eps and |kappa| <= M_2 eps / b^2 = eps (M_2 = b^2 = 1/2).
+    # Bound 4 eps; measured 5.6e-17 (the former "== 0.0" depended on the basis's last bits).
+    u = directions(inst)[0]
+    assert abs(cubic_ravine_coefficient_1d(inst.weights, v, u)) <= 4 * np.finfo(float).eps
 
 
 @pytest.mark.claim("ravine.cubic-m1")
@@ -150,7 +152,9 @@ def test_ravine_points_minimise_over_normal_moves(unequal):
     for p in points:
         assert abs(u @ f.grad(p).ravel()) <= 1e-13
         hn = u @ f.hessian(p) @ u
-        assert hn > 0.1  # a strict minimum across, not a ridge
+        # a strict minimum across, not a ridge: the claim is hn > 0; the curvature u^T H u is 0.58
+        # at theta* and measured 0.57, 0.52, 0.50 at t = 0.2, 0.8, 1.5 (bound 0.1, margin 0.4)
+        assert hn > 0.1
         for eps in [1e-3, -1e-3]:
             assert f.loss(p + eps * u.reshape(p.shape)) > f.loss(p)
 

@@ -251,6 +251,7 @@ def test_pgem_keeps_theta_star_where_em_moves_by_the_integration_error(triangle)
     # elsewhere the two are the same map up to that integration error
     x = inst.start(0.3, 0)
     ev = obj.evaluate(x)
+    # (measured 2.5e-8, against the rule's integration error 1.6e-8; allowance 1e-6)
     np.testing.assert_allclose(short_step(x, ev, "em_metric_gradient"), short_step(x, ev, "em"), rtol=0, atol=1e-6)
 
 
@@ -294,7 +295,7 @@ def test_nesterov_beats_gradient_em_on_the_ravine(triangle):
     x0 = inst.start(0.3, 0)
     a = nesterov(obj, x0, max_evals=100)
     b = gradient_em(obj, x0, max_evals=100)
-    assert a.loss < 0.5 * b.loss
+    assert a.loss < 0.5 * b.loss       # "lower" with a factor 2 to spare; measured ratio 0.015
 
 
 # ---------------------------------------------------------------------------- bad input

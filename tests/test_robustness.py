@@ -154,7 +154,8 @@ def test_discretisation_gap_is_small_near_the_minimiser_and_large_far_away(three
     inst, obj = three
     near = discretisation_gap(inst.start(0.3, 0), obj.evaluate(inst.start(0.3, 0)))[0]
     far = discretisation_gap(inst.start(0.3, 0) + 10.0, obj.evaluate(inst.start(0.3, 0) + 10.0))[0]
-    assert near < 0.1 < far
+    # told apart at the method's own threshold (the default far_gap 0.1); measured 1.9e-3 and 21
+    assert near < RavineOptions().short_step.far_gap < far
 
 
 @pytest.mark.claim("polyak.far-start-recovery")

@@ -16,6 +16,7 @@ from gmmlit.core.quadrature import TrapezoidRule
 from gmmlit.optim.presets import PLAIN_POLYAK, POLYAK_ALONE
 from gmmlit.optim.ravine_options import PolyakRule
 from gmmlit.theory.landscape import fit_power_law
+from gmmlit.book.theorems import BREAKDOWN_FACTOR
 from gmmlit.book.misspecified import f_star_zero_runs, floor_scaling, misspecification_floor, theory_floor
 from gmmlit.book.polyak import polyak_contraction_factors, polyak_factor_study
 
@@ -60,16 +61,17 @@ def test_plain_polyak_factor_is_close_to_three_quarters(triangle):
     inst, obj = triangle
     study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6)
     f = study["factors"]
-    assert f.size >= 20
+    assert f.size >= 20                                  # measured 32 (16 per seed)
     # 3/4 is the best case on a homogeneous quartic (Cauchy-Schwarz): higher-order terms
-    # of the loss may only move it by O(distance), i.e. below 1e-2 once L < 1e-6
+    # of the loss may only move it by O(distance) (allowance 1e-2); measured min 0.762 over
+    # seeds 0-4 (margin 0.022), and (0.75 - f) / distance < 0 at every factor.
     assert f.min() >= 0.74
-    # the claim: factors in [0.74, 0.77]; it holds for the median (0.768 over seeds 0-4)
-    # but only for 68 % of the factors, which reach 0.780 (measured, see the studies
-    # report); 0.80 corresponds to an angle of at most 25 degrees between the tangent
-    # error v and grad Q(v) on a homogeneous quartic
-    assert 0.74 <= np.median(f) <= 0.77
-    assert f.max() < 0.80
+    # Every factor is in the contracting regime, told from no contraction (1) at the midpoint
+    # BREAKDOWN_FACTOR = 7/8 between the limit 3/4 and 1; measured max 0.781 over seeds 0-4
+    # (margin 0.094). The paper's claim "factors in [0.74, 0.77]" is not asserted here: its upper
+    # end lies inside the spread of the per-seed medians (0.766 .. 0.772 over seeds 0-4), so a
+    # check of it would depend on the seeds drawn; the studies report and the ledger state it.
+    assert f.max() < BREAKDOWN_FACTOR
 
 
 def test_em_metric_polyak_factor_is_three_quarters(triangle):
@@ -81,12 +83,17 @@ def test_em_metric_polyak_factor_is_three_quarters(triangle):
     # cannot be parallel to v for unequal student weights: hence the larger factors above.
     # Measured over seeds 0-4: transients up to 0.7646 (seed 3, first steps), medians
     # 0.7500-0.7502.
+    # Thresholds: the lower end 3/4 minus an O(distance) allowance 5e-3; the transients are in
+    # the contracting regime (below the midpoint 7/8 between 3/4 and 1; the former 0.77 was a
+    # measured bound with margin 0.005); the median and the last 8 factors (aligned) are 3/4 up
+    # to O(distance) (stated allowances 1e-3 and 3e-3). Measured on seeds 0, 1 (both kernels
+    # agree): factors 0.74991 .. 0.75062, median deviations <= 5.1e-5, last 8 within 3.5e-4.
     inst, obj = triangle
     study = polyak_factor_study(inst, obj, seeds=[0, 1], below=1e-6,
                                 options=PLAIN_POLYAK.replace(polyak=PolyakRule("em", 1.0, 0.0)))
     for f in study["per_seed"]:
         assert f.size >= 10
-        assert np.all((f >= 0.745) & (f <= 0.77))  # the best case 3/4 minus O(distance)
+        assert np.all((f >= 0.745) & (f < BREAKDOWN_FACTOR))  # the best case 3/4 minus O(distance)
         assert abs(np.median(f) - 0.75) <= 1e-3
         assert np.all(np.abs(f[-8:] - 0.75) <= 3e-3)  # aligned: 3/4 up to O(distance)
 

@@ -113,8 +113,14 @@ def test_step1_quartic_model_errors_are_first_order(triangle):
     loss_err, grad_err = th.ravine_expansion_errors(triangle["obj"], inst.means_star, inst.assignment,
                                                    triangle["direction"], ts)
     slopes = np.diff(np.log(np.c_[loss_err, grad_err]), axis=0) / np.diff(np.log(ts))[:, None]
-    assert np.all(np.abs(slopes - 1) < 0.15)
-    assert np.all(grad_err / ts < 0.1) and np.all(loss_err / ts < 0.1)
+    # Order of the error, classified midway between the neighbouring orders: an error O(t^p) has
+    # local slope p + O(t); p = 1 is told from p = 0 (a wrong quartic model: the error does not
+    # vanish) and from p = 2 with margin 1/2. Measured slopes 1.025, 1.075 (loss) and 1.005, 1.016
+    # (gradient) under the native and the Prescott kernel: deviation <= 0.08, allowance 0.5.
+    # (The former extra check err/t < 0.1 had no derivation: the first-order constants, measured
+    # err/t = 0.0054 .. 0.0061 for the loss and 0.058 .. 0.059 for the gradient, are not bounded
+    # by the theory; the order is what the proof uses.)
+    assert np.all(np.abs(slopes - 1) < 0.5)
 
 
 @pytest.mark.claim("theorems.step2-normal-contraction")
@@ -123,9 +129,18 @@ def test_step2_short_steps_contract_the_normal_residual(triangle):
     eta = th.paper_resolution(triangle["obj"], triangle["x0"], 0.5)[0]
     factors = th.short_step_normal_factors(triangle["obj"], inst.means_star, inst.assignment, triangle["direction"],
                                            0.05, 1e-2, eta, 3)
-    rho_s = th.short_step_factor(triangle["lam"], eta)
-    assert np.all(factors <= 1.05 * rho_s)
-    assert np.all(factors >= 0.5 * rho_s)   # the bound is attained in order of magnitude: not a vacuous bound
+    # One gradient step multiplies a normal residual e by I - eta H_N, so |e_{k+1}| / |e_k| lies
+    # between min_k |1 - eta lambda_k| and max_k |1 - eta lambda_k| = rho_s for *every* residual
+    # (Rayleigh quotient of (I - eta H_N)^2): the check does not depend on the random normal
+    # direction the helper draws (seed 0; over seeds 0..19 the factors span 0.37 .. 0.99 rho_s,
+    # so a fixed fraction of rho_s as the lower end would depend on the seed).
+    # Allowance 5 % on each end for the departures from that model: the normal spectrum on the
+    # ravine at t = 0.05 moves by O(t^2) (measured eta |d lambda| <= 1.6e-4, i.e. 0.1 % of rho_s)
+    # and the residual offset 1e-2 adds O(|e|) terms (5 % is |e| times a constant 5).
+    # Measured factors 0.117, 0.147, 0.157 in [0.0447, 0.1737] under both kernels.
+    step_factors = np.abs(1.0 - eta * triangle["lam"])
+    assert np.all(factors <= 1.05 * step_factors.max())
+    assert np.all(factors >= 0.95 * step_factors.min())
 
 
 @pytest.mark.claim("theorems.quartic-sphere-minimum")
@@ -153,9 +168,12 @@ def _study(triangle, label, multiplier, k, evals):
 def test_covered_blocks_contract_within_the_theorems_bound(triangle, multiplier, k):
     row = _study(triangle, "covered", multiplier, k, 150)
     d, n = row["diagnostics"], row["covered"]
-    assert n >= 4
+    assert n >= 4                                       # measured 10 (K = 12) and 5 (K = 16) blocks
+    # The theorem's per-block bound holds up to its O(|v|) remainder (Step 3: c in [c_eps, 1] +
+    # O(|v|)); allowance 0.1 |v|. Measured (factor - bound) / |v| <= -0.0057 (K = 12) and
+    # <= -0.021 (K = 16) under both kernels: every covered factor is below the bound itself.
     assert np.all(d["factor"][:n] <= d["bound"][:n] + 0.1 * d["v"][:n])
-    assert np.all(d["eps"][:n] <= th.TUBE_EPS)
+    assert np.all(d["eps"][:n] <= th.TUBE_EPS)         # in the tube by the definition of covered
 
 
 @pytest.mark.claim("theorems.fixed-k-breakdown")
@@ -165,15 +183,30 @@ def test_fixed_small_k_breaks_down_below_the_level(triangle):
     d = row["diagnostics"]
     b = row["breakdown"]
     assert b is not None
-    assert d["v"][b] ** 2 <= row["delta2"]
-    assert np.all(d["factor"][:b] < 0.8) and np.all(d["factor"][b:-1] > 0.9)
+    assert d["v"][b] ** 2 <= row["delta2"]          # measured |v|^2 = 1.5e-4 against delta^2 = 0.215
+    # Before the breakdown the blocks are in the tube and within the theorem's per-block bound
+    # (same O(|v|) allowance as for the covered runs; measured excess / |v| <= -0.001); after
+    # it every block stays in the non-contracting regime, told from the contracting one at the
+    # midpoint BREAKDOWN_FACTOR = 7/8 between 3/4 and 1 (measured >= 0.9916, margin 0.12).
+    assert np.all(d["eps"][:b] <= th.TUBE_EPS)
+    assert np.all(d["factor"][:b] <= d["bound"][:b] + 0.1 * d["v"][:b])
+    assert np.all(d["factor"][b:-1] > th.BREAKDOWN_FACTOR)
 
 
 @pytest.mark.claim("theorems.step-too-large")
 def test_step_above_two_over_lambda_does_not_contract(triangle):
     row = _study(triangle, "eta too large", 2.5, 24, 76)
+    # eta = 2.5 / lambda_1 puts eta lambda_k > 2 for every normal eigenvalue (lambda_dm / lambda_1
+    # = 0.865, so eta lambda_dm = 2.16): every normal mode expands, rho > 1 (measured 2625) and
+    # no block contracts (factor > 1 = no contraction; measured 1.033, 1.011).
+    assert 2.5 * triangle["lam"][-1] / triangle["lam"][0] > 2.0
     assert row["rho"] > 1 and np.all(row["diagnostics"]["factor"][:-1] > 1.0)
-    assert row["least_loss"] > 1e-3
+    # The least loss is classified midway (geometric mean) between no progress, L(x0), and the
+    # least loss of the covered run (multiplier 1, K = 12) on the same budget; measured least
+    # loss 0.0168 against L(x0) = 0.0245 and the covered run's 4.7e-7 (midpoint 1.1e-4).
+    covered = _study(triangle, "covered", 1.0, 12, 76)
+    start_loss = triangle["obj"].loss(triangle["x0"])
+    assert row["least_loss"] > np.sqrt(start_loss * covered["least_loss"])
 
 
 # ---------------------------------------------------------------------------- the threshold theorem
@@ -188,9 +221,15 @@ def test_exactly_grouped_weights_group_exactly():
 @pytest.mark.claim("theorems.misspecification-threshold")
 def test_threshold_inequality_and_floor():
     (row,) = th.threshold_study([0.03], max_evals=80)
-    assert row["margin"] <= 1e-10                     # L <= KL + L_0 + sqrt(2 L_0) ell at every iterate
-    assert row["L_star"] <= row["tau"] <= row["kl"]    # item 2
-    assert row["least"] - row["L_star"] < 0.1 * row["kl"]
+    # item 1: L <= KL + L_0 + sqrt(2 L_0) ell at every iterate; <= 0 in the continuum, 1e-10 allows
+    # for rounding in sums of losses ~1e-3 over the rule's nodes; measured max -2.6e-4 (both kernels).
+    assert row["margin"] <= 1e-10
+    assert row["L_star"] <= row["tau"] <= row["kl"]    # item 2 (measured 6.047e-4 <= 6.051e-4 <= 6.086e-4)
+    # item 3 with the measured c_0 = L_0(best) / KL (0.020 here): least - L* <= (KL - L*) + c_0 KL
+    # + sqrt(2 c_0 KL) ell = 2.7e-4; measured 1.37e-5 (both kernels).
+    c0 = row["loss_0_at_best"] / row["kl"]
+    item3 = (row["kl"] - row["L_star"]) + c0 * row["kl"] + np.sqrt(2 * c0 * row["kl"]) * row["ell"]
+    assert row["least"] - row["L_star"] <= item3
     kl, ell = th.threshold_constants(gmmlit.misspecified_instance(0.03))
     assert kl == pytest.approx(row["kl"]) and ell == pytest.approx(np.log(0.3 / 0.285), rel=1e-9)
 
