@@ -14,7 +14,13 @@ import pytest
 import gmmlit
 from gmmlit import Mixture
 from gmmlit.core import assignment
-from gmmlit.core.assignment import GROUPING_TOL, MILP_FEASIBILITY_TOL, best_assignment, check_assignment, weight_mismatch
+from gmmlit.core.assignment import (
+    GROUPING_TOL,
+    MILP_FEASIBILITY_TOL,
+    best_assignment,
+    check_assignment,
+    weight_mismatch,
+)
 
 
 def enumerate_best(pi_star, w):

@@ -13,6 +13,7 @@ import gmmlit
 from gmmlit import StopReason, em, gradient_em, lbfgs, nesterov, ravine_method
 from gmmlit.optim.global_phase import global_phase
 from gmmlit.optim.peers import gdpolyak, newton
+from gmmlit.optim.ravine_options import GradientStep, RavineOptions
 from gmmlit.optim.results import DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, DIVERGENCE_PATIENCE, diverged
 
 
@@ -23,7 +24,11 @@ def triangle():
     return inst, inst.objective(gmmlit.TrapezoidRule(0.4, 7.0))
 
 
-@pytest.mark.parametrize("driver", [gradient_em, nesterov, ravine_method])
+def _ravine_with_step(f, x0, *, max_evals, step):
+    return ravine_method(f, x0, RavineOptions(short_step=GradientStep(size=step)), max_evals=max_evals)
+
+
+@pytest.mark.parametrize("driver", [gradient_em, nesterov, _ravine_with_step])
 def test_a_huge_step_diverges_and_returns_the_best_point(triangle, driver):
     # the case: step 1e6 took gradient EM from 0.07 to 8e199, reported as 'budget'
     inst, f = triangle

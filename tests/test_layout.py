@@ -31,6 +31,10 @@ LONG_MODULES = {
     "gmmlit/bench/methods.py": "the methods benchmark; its rework is issue 23",
     "gmmlit/core/objective.py": "the objective on weighted nodes and the population KL: loss, gradient, EM "
                                 "statistics and Hessian share the chunked passes over the nodes; 459 lines",
+    "gmmlit/core/assignment.py": "the grouping search: enumeration, the threshold search over subset sums and "
+                                 "the MILP prover share one certificate; 501 lines",
+    "gmmlit/optim/results.py": "the result record, its Polyak trials and the recorder with the one stopping "
+                               "test of every driver (budget, tolerance, divergence); 460 lines",
 }
 
 #: Chapters with code cells whose code is not a ``gmmlit.book`` module, with the reason.

@@ -26,9 +26,9 @@ import warnings
 import numpy as np
 
 from .mixture import Mixture, merged_teacher
-from .types import ArrayLike, FloatArray, IntArray
+from .types import ArrayLike, IntArray
 from .warning_types import NotCertifiedWarning
-from .validation import check_weights
+from .validation import check_positive_float, check_weights
 
 #: An assignment with ``Delta_pi <= GROUPING_TOL`` is an exact grouping (absolute, on the l1
 #: mismatch of weights that sum to 1). Weights split from the teacher's in floating point group

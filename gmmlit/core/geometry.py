@@ -145,7 +145,7 @@ def tangent_projector(weights: ArrayLike, assignment: ArrayLike, dim: int) -> Fl
     return np.eye(w.shape[0] * dim) - normal_projector(weights, assignment, dim)
 
 
-def tangent_basis(weights, assignment, dim):
+def tangent_basis(weights: ArrayLike, assignment: ArrayLike, dim: int) -> FloatArray:
     """Orthonormal basis of ``T``, shape ``(n d, (n - m) d)``, fixed by ``T`` alone.
 
     Built in closed form, cluster by cluster: for the students ``S_j`` with weights ``w``,
