@@ -26,9 +26,8 @@ MAX_LINES = 450
 
 #: Modules allowed to exceed :data:`MAX_LINES`, each with the reason.
 LONG_MODULES = {
-    "gmmlit/optim/ravine.py": "the ravine method; its rewrite as a few policies (issue 22, item 1) brings it "
-                              "under 350 lines",
-    "gmmlit/bench/methods.py": "the methods benchmark; its rework is issue 23",
+    "gmmlit/bench/methods.py": "the methods benchmark: its instances, configurations, runs and table in one "
+                               "command; 490 lines",
     "gmmlit/core/objective.py": "the objective on weighted nodes and the population KL: loss, gradient, EM "
                                 "statistics and Hessian share the chunked passes over the nodes; 459 lines",
     "gmmlit/core/assignment.py": "the grouping search: enumeration, the threshold search over subset sums and "
@@ -228,6 +227,8 @@ def long_modules(root, limit):
 
 def test_no_module_is_longer_than_the_limit():
     assert set(long_modules(PACKAGE, MAX_LINES)) - set(LONG_MODULES) == set()
+    # and every exception is still needed (a module brought under the limit leaves the list)
+    assert set(LONG_MODULES) <= set(long_modules(PACKAGE, MAX_LINES))
 
 
 def test_the_length_check_finds_a_planted_long_module(tmp_path):
