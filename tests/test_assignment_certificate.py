@@ -6,14 +6,12 @@ a few heavy students and many light ones). The time limit is exercised without t
 anything: a search that runs out of time is simulated by making it raise at once.
 """
 
-import itertools
-
 import numpy as np
 import pytest
 
 import gmmlit
-from gmmlit import Mixture
 from gmmlit.core import assignment
+from tests.test_assignment import enumerate_best, teacher_with  # the naive reference, kept once
 from gmmlit.core.assignment import (
     GROUPING_TOL,
     MILP_FEASIBILITY_TOL,
@@ -21,18 +19,6 @@ from gmmlit.core.assignment import (
     check_assignment,
     weight_mismatch,
 )
-
-
-def enumerate_best(pi_star, w):
-    m, n = len(pi_star), len(w)
-    maps = np.array(list(itertools.product(range(m), repeat=n)))
-    onto = np.all([(maps == j).any(axis=1) for j in range(m)], axis=0)
-    sums = np.stack([np.where(maps[onto] == j, w, 0.0).sum(axis=1) for j in range(m)], axis=1)
-    return float(np.abs(sums - pi_star).sum(axis=1).min())
-
-
-def teacher_with(pi_star):
-    return Mixture(pi_star, np.arange(len(pi_star), dtype=float)[:, None] * 4.0)
 
 
 def skewed(seed, concentration):
